@@ -1,0 +1,131 @@
+{#
+    Reading files is the only DuckDB-specific part of the project. This on-run-start hook checks
+    the raw order file named by the `raw_orders_path` var (or the RAW_ORDERS_PATH environment
+    variable) and exposes it as the view that the `online_retail.order_lines` source points at.
+    On another warehouse the same source is a loaded table and this hook is not needed.
+
+    The view keeps the Kaggle column names whatever the layout of the file (Kaggle data.csv,
+    Online Retail II, or Parquet with either naming), every value as text, and numbers the lines
+    in file order so that every raw line can be traced through the audit.
+#}
+
+{% macro raw_orders_column_aliases() %}
+    {#- canonical column -> accepted header names, compared lower-case without spaces/_ -#}
+    {{ return({
+        "InvoiceNo": ["invoiceno", "invoice"],
+        "StockCode": ["stockcode"],
+        "Description": ["description"],
+        "Quantity": ["quantity"],
+        "InvoiceDate": ["invoicedate"],
+        "UnitPrice": ["unitprice", "price"],
+        "CustomerID": ["customerid"],
+        "Country": ["country"],
+    }) }}
+{% endmacro %}
+
+
+{% macro raw_orders_reader(path) %}
+    {%- set quoted_path = "'" ~ (path | replace("'", "''")) ~ "'" -%}
+    {%- if (path | lower).endswith('.parquet') -%}
+        read_parquet({{ quoted_path }})
+    {%- else -%}
+        read_csv(
+            {{ quoted_path }},
+            header = true,
+            all_varchar = true,
+            delim = '{{ var("raw_orders_delimiter") }}',
+            quote = '"',
+            escape = '"',
+            encoding = '{{ var("raw_orders_encoding") }}'
+        )
+    {%- endif -%}
+{% endmacro %}
+
+
+{% macro raw_orders_setting_hint() %}
+    {{- return("Set the dbt var raw_orders_path (dbt build --vars '{raw_orders_path: <file>}') "
+               ~ "or the environment variable RAW_ORDERS_PATH.") -}}
+{% endmacro %}
+
+
+{% macro match_raw_orders_columns(path, file_columns) %}
+    {#- Map the file's header to the canonical columns by name, never by position. -#}
+    {%- set aliases = raw_orders_column_aliases() -%}
+    {%- set mapping = {} -%}
+    {%- set missing = [] -%}
+    {%- for canonical, accepted in aliases.items() -%}
+        {%- set matches = [] -%}
+        {%- for file_column in file_columns -%}
+            {%- set normalized = modules.re.sub('[^a-z0-9]', '', file_column | lower) -%}
+            {%- if normalized in accepted -%}
+                {%- do matches.append(file_column) -%}
+            {%- endif -%}
+        {%- endfor -%}
+        {%- if matches | length == 0 -%}
+            {%- do missing.append(canonical ~ " (accepted headers: " ~ (accepted | join(", ")) ~ ")") -%}
+        {%- elif matches | length > 1 -%}
+            {%- do exceptions.raise_compiler_error(
+                "Raw orders file " ~ path ~ ": column " ~ canonical ~ " appears more than once in "
+                ~ "the header (" ~ (matches | join(", ")) ~ "). Keep one of them."
+            ) -%}
+        {%- else -%}
+            {%- do mapping.update({canonical: matches[0]}) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {%- if missing -%}
+        {%- set hint = "" -%}
+        {%- if file_columns | length == 1 -%}
+            {%- set hint = " The header was read as a single column: is the file delimited by "
+                ~ "something other than '" ~ var("raw_orders_delimiter")
+                ~ "'? Set the dbt var raw_orders_delimiter." -%}
+        {%- endif -%}
+        {%- do exceptions.raise_compiler_error(
+            "Raw orders file " ~ path ~ ": required column(s) missing: " ~ (missing | join("; "))
+            ~ ". Columns found in the file: " ~ (file_columns | join(", ")) ~ "." ~ hint
+        ) -%}
+    {%- endif -%}
+    {{ return(mapping) }}
+{% endmacro %}
+
+
+{% macro register_raw_orders() %}
+    {%- if not execute -%}
+        {{ return("") }}
+    {%- endif -%}
+    {%- set path = var("raw_orders_path") | string | trim -%}
+    {%- if path == "" -%}
+        {%- do exceptions.raise_compiler_error(
+            "No raw orders file is set. " ~ raw_orders_setting_hint()) -%}
+    {%- endif -%}
+    {%- set quoted_path = "'" ~ (path | replace("'", "''")) ~ "'" -%}
+
+    {%- set found = run_query("select count(*) from glob(" ~ quoted_path ~ ")").columns[0].values()[0] -%}
+    {%- if found == 0 -%}
+        {%- do exceptions.raise_compiler_error(
+            "Raw orders file not found: " ~ path ~ " (relative paths are read from the project "
+            ~ "folder). " ~ raw_orders_setting_hint()
+            ~ " To produce the default data run: make data") -%}
+    {%- endif -%}
+
+    {%- set reader = raw_orders_reader(path) -%}
+    {%- set described = run_query("describe select * from " ~ reader) -%}
+    {%- set file_columns = described.columns[0].values() | list -%}
+    {%- set mapping = match_raw_orders_columns(path, file_columns) -%}
+
+    {%- set relation = api.Relation.create(
+        database=target.database, schema=var("raw_schema"), identifier="online_retail_order_lines") -%}
+    {%- do adapter.create_schema(relation) -%}
+    {%- set create_view -%}
+        create or replace view {{ relation }} as
+        select
+            row_number() over () as raw_row_number,
+            {%- for canonical, file_column in mapping.items() %}
+            cast({{ adapter.quote(file_column) }} as varchar) as {{ adapter.quote(canonical) }}
+            {{- "," if not loop.last }}
+            {%- endfor %}
+        from {{ reader }}
+    {%- endset -%}
+    {%- do run_query(create_view) -%}
+    {{ log("Raw orders: " ~ path ~ " registered as " ~ relation, info=true) }}
+    {{ return("") }}
+{% endmacro %}

@@ -1,0 +1,81 @@
+with
+
+source as (
+
+    select * from {{ source('online_retail', 'order_lines') }}
+
+),
+
+trimmed as (
+
+    select
+        raw_row_number,
+        {{ blank_to_null('"InvoiceNo"') }} as raw_invoice_no,
+        {{ blank_to_null('"StockCode"') }} as raw_stock_code,
+        {{ blank_to_null('"Description"') }} as raw_description,
+        {{ blank_to_null('"Quantity"') }} as raw_quantity,
+        {{ blank_to_null('"InvoiceDate"') }} as raw_invoice_date,
+        {{ blank_to_null('"UnitPrice"') }} as raw_unit_price,
+        {{ blank_to_null('"CustomerID"') }} as raw_customer_id,
+        {{ blank_to_null('"Country"') }} as raw_country
+
+    from source
+
+),
+
+parsed as (
+
+    select
+        raw_row_number,
+        upper(raw_invoice_no) as invoice_id,
+        raw_stock_code as stock_code,
+        {{ parse_raw_value(
+            whole_number_from_text('raw_customer_id'), 'raw_customer_id',
+            'CustomerID', 'must be a whole number or blank') }} as customer_id,
+
+        raw_description as description,
+        raw_country as country,
+
+        {{ parse_raw_value(
+            whole_number_from_text('raw_quantity'), 'raw_quantity',
+            'Quantity', 'must be a whole number') }} as quantity,
+        {{ parse_raw_value(
+            dbt.safe_cast('raw_unit_price', 'numeric(18, 4)'), 'raw_unit_price',
+            'UnitPrice', 'must be a number with a dot as decimal separator') }} as unit_price,
+
+        {{ parse_raw_value(
+            parse_timestamp('raw_invoice_date', var('raw_orders_timestamp_formats')),
+            'raw_invoice_date', 'InvoiceDate',
+            'must be a date in one of the layouts of the var raw_orders_timestamp_formats ('
+                ~ (var('raw_orders_timestamp_formats') | join(' | ')) ~ ')'
+        ) }} as invoiced_at
+
+    from trimmed
+
+),
+
+final as (
+
+    select
+        raw_row_number,
+        invoice_id,
+        stock_code,
+        customer_id,
+
+        description,
+        country,
+
+        quantity,
+        unit_price,
+        cast(round(quantity * unit_price, 2) as numeric(18, 2)) as line_amount,
+
+        invoice_id like 'C%' or quantity < 0 as is_cancellation,
+        invoice_id like 'A%' as is_adjustment,
+
+        invoiced_at
+
+    from parsed
+
+)
+
+select * from final
