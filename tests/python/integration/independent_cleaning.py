@@ -1,0 +1,91 @@
+"""The cleaning and RFM rules written again, independently, in pandas.
+
+The dbt models are checked against this second implementation on whole generated files, so a
+rule that drifts in SQL shows up as a count that differs here. Kept deliberately plain.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+RAW_COLUMNS = [
+    "InvoiceNo", "StockCode", "Description", "Quantity",
+    "InvoiceDate", "UnitPrice", "CustomerID", "Country",
+]
+NON_PRODUCT_EXACT = {
+    "POST", "D", "C2", "DOT", "M", "BANK CHARGES", "S", "AMAZONFEE", "PADS", "B", "CRUK",
+}
+NON_PRODUCT_PREFIXES = ("DCGS", "GIFT_0001")
+
+
+def read_raw(path: Path) -> pd.DataFrame:
+    """Read a Kaggle-layout CSV as text, as the project does."""
+    frame = pd.read_csv(path, dtype=str, encoding="latin-1", keep_default_na=False)
+    return frame.replace({"": None})
+
+
+def classify(raw: pd.DataFrame) -> pd.DataFrame:
+    """One outcome per raw line: the first exclusion reason that matches, else purchase/return."""
+    lines = pd.DataFrame(
+        {
+            "invoice_id": raw["InvoiceNo"].str.strip().str.upper(),
+            "stock_code": raw["StockCode"].str.strip(),
+            "description": raw["Description"].str.strip().replace({"": None}),
+            "quantity": pd.to_numeric(raw["Quantity"]).astype("int64"),
+            "invoiced_at": pd.to_datetime(raw["InvoiceDate"], format="%m/%d/%Y %H:%M"),
+            "unit_price": pd.to_numeric(raw["UnitPrice"]).round(4),
+            "customer_id": pd.to_numeric(raw["CustomerID"]).astype("Int64"),
+            "country": raw["Country"].str.strip(),
+        }
+    )
+    amounts = (lines["quantity"] * lines["unit_price"]).to_numpy()
+    # Round half away from zero to pennies, as SQL's round on decimals does.
+    lines["line_amount"] = np.sign(amounts) * np.floor(np.abs(amounts) * 100 + 0.5 + 1e-9) / 100
+    is_duplicate = lines.drop(columns="line_amount").duplicated(keep="first")
+    code = lines["stock_code"].str.upper()
+    is_non_product = code.isin(NON_PRODUCT_EXACT) | code.str.startswith(NON_PRODUCT_PREFIXES)
+    is_cancellation = lines["invoice_id"].str.startswith("C") | (lines["quantity"] < 0)
+    conditions = [
+        lines["customer_id"].isna(),
+        is_duplicate,
+        lines["invoice_id"].str.startswith("A"),
+        is_non_product,
+        lines["unit_price"] <= 0,
+        lines["quantity"] == 0,
+        is_cancellation,
+    ]
+    choices = [
+        "missing_customer", "duplicate", "adjustment", "non_product",
+        "invalid_price", "zero_quantity", "return",
+    ]
+    lines["outcome"] = np.select(conditions, choices, default="purchase")
+    return lines
+
+
+def rfm(lines: pd.DataFrame, as_of_date: pd.Timestamp | None = None) -> pd.DataFrame:
+    """Recency, frequency, monetary and tenure per customer, as the issue defines them."""
+    kept = lines[lines["outcome"].isin(["purchase", "return"])]
+    if as_of_date is None:
+        as_of_date = kept["invoiced_at"].max().normalize() + pd.Timedelta(days=1)
+    kept = kept[kept["invoiced_at"] < as_of_date]
+    # An invoice is dated by its first line; a purchase invoice has at least one purchase line.
+    invoices = kept.groupby(["customer_id", "invoice_id"]).agg(
+        invoiced_at=("invoiced_at", "min"),
+        is_purchase=("outcome", lambda outcomes: (outcomes == "purchase").any()),
+    )
+    purchases = invoices[invoices["is_purchase"]].reset_index()
+    by_customer = purchases.groupby("customer_id")
+    result = pd.DataFrame(
+        {
+            "frequency": by_customer["invoice_id"].nunique(),
+            "first_purchase": by_customer["invoiced_at"].min().dt.normalize(),
+            "last_purchase": by_customer["invoiced_at"].max().dt.normalize(),
+        }
+    )
+    result["monetary"] = kept.groupby("customer_id")["line_amount"].sum().reindex(result.index)
+    result["recency_days"] = (as_of_date - result["last_purchase"]).dt.days
+    result["tenure_days"] = (as_of_date - result["first_purchase"]).dt.days
+    return result.reset_index()

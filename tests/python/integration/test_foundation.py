@@ -1,0 +1,110 @@
+"""Issue 2: the default data builds green and every raw line is accounted for, for any layout."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from .conftest import DbtRun, generate, run_dbt
+from .independent_cleaning import RAW_COLUMNS, classify, read_raw
+
+KEY_COLUMNS = ["customer_id", "recency_days", "tenure_days", "frequency", "monetary"]
+
+
+@pytest.fixture(scope="module")
+def default_lines(default_data: tuple[Path, Path]) -> pd.DataFrame:
+    return classify(read_raw(default_data[0]))
+
+
+def test_audit_counts_every_raw_line_by_outcome(default_build: DbtRun, default_lines: pd.DataFrame):
+    audit = default_build.query(
+        "select outcome, line_count, revenue from main.fct_order_line_audit"
+    ).set_index("outcome")
+    expected = default_lines.groupby("outcome").agg(
+        line_count=("outcome", "size"), revenue=("line_amount", "sum")
+    )
+    assert audit["line_count"].sum() == len(default_lines)
+    observed = audit.loc[audit["line_count"] > 0]
+    pd.testing.assert_series_equal(
+        observed["line_count"].sort_index(), expected["line_count"].sort_index(),
+        check_names=False, check_dtype=False,
+    )
+    assert (observed["revenue"].astype(float).sort_index() - expected["revenue"].sort_index()).abs().max() < 0.005
+    # The generated file exercises every rule.
+    assert (audit["line_count"] > 0).all(), audit
+
+
+def test_every_model_is_built_and_every_test_passes(default_build: DbtRun):
+    assert "Completed successfully" in default_build.output
+    tables = set(
+        default_build.query("select table_schema || '.' || table_name as name from information_schema.tables")["name"]
+    )
+    assert {"main.fct_order_line_audit", "main.fct_customer_rfm"} <= tables
+
+
+def test_another_seed_builds_with_only_raw_orders_path_changed(tmp_path: Path):
+    lines, _ = generate(tmp_path / "data", seed=7)
+    run = run_dbt(["build"], tmp_path / "build", raw_orders_path=lines)
+    assert run.returncode == 0, run.output[-5000:]
+    raw_line_count = len(read_raw(lines))
+    audit_total = run.query("select sum(line_count) as n from main.fct_order_line_audit")["n"][0]
+    assert audit_total == raw_line_count
+
+
+def _rfm(run: DbtRun) -> pd.DataFrame:
+    return run.query(
+        f"select {', '.join(KEY_COLUMNS)} from main.fct_customer_rfm order by customer_id"
+    )
+
+
+def test_online_retail_ii_layout_gives_the_same_marts(
+    default_build: DbtRun, default_data: tuple[Path, Path], tmp_path: Path
+):
+    raw = read_raw(default_data[0])
+    renamed = raw.rename(
+        columns={"InvoiceNo": "Invoice", "UnitPrice": "Price", "CustomerID": "Customer ID"}
+    )
+    # Columns in another order must not matter: the header is matched by name.
+    renamed = renamed[["Customer ID", *[c for c in renamed.columns if c != "Customer ID"]]]
+    path = tmp_path / "online_retail_II.csv"
+    renamed.to_csv(path, index=False, encoding="latin-1")
+    run = run_dbt(["build"], tmp_path / "build", raw_orders_path=path)
+    assert run.returncode == 0, run.output[-5000:]
+    pd.testing.assert_frame_equal(_rfm(run), _rfm(default_build))
+
+
+def test_parquet_input_gives_the_same_marts(
+    default_build: DbtRun, default_data: tuple[Path, Path], tmp_path: Path
+):
+    raw = read_raw(default_data[0])
+    typed = raw.assign(
+        Quantity=pd.to_numeric(raw["Quantity"]),
+        UnitPrice=pd.to_numeric(raw["UnitPrice"]),
+        # Parquet exports often carry CustomerID as a float (17850.0) and dates as timestamps.
+        CustomerID=pd.to_numeric(raw["CustomerID"]).astype("float64"),
+        InvoiceDate=pd.to_datetime(raw["InvoiceDate"], format="%m/%d/%Y %H:%M"),
+    )
+    path = tmp_path / "online_retail.parquet"
+    typed[RAW_COLUMNS].to_parquet(path, index=False)
+    run = run_dbt(["build"], tmp_path / "build", raw_orders_path=path)
+    assert run.returncode == 0, run.output[-5000:]
+    pd.testing.assert_frame_equal(_rfm(run), _rfm(default_build))
+
+
+def test_missing_file_names_the_path_and_the_setting(tmp_path: Path):
+    missing = tmp_path / "no_such_file.csv"
+    run = run_dbt(["build"], tmp_path / "build", raw_orders_path=missing)
+    assert run.returncode != 0
+    assert str(missing) in run.output
+    assert "raw_orders_path" in run.output and "RAW_ORDERS_PATH" in run.output
+
+
+def test_missing_column_names_the_file_and_the_column(tmp_path: Path, default_data):
+    raw = read_raw(default_data[0]).head(50).drop(columns="UnitPrice")
+    path = tmp_path / "no_price.csv"
+    raw.to_csv(path, index=False, encoding="latin-1")
+    run = run_dbt(["build"], tmp_path / "build", raw_orders_path=path)
+    assert run.returncode != 0
+    assert str(path) in run.output and "UnitPrice" in run.output
