@@ -1,0 +1,119 @@
+with
+
+customer_segments as (
+
+    select * from {{ ref('dim_customer_segments') }}
+
+),
+
+cluster_personas as (
+
+    select * from {{ ref('cluster_personas') }}
+
+),
+
+totals as (
+
+    select
+        count(*) as customer_count,
+        sum(monetary) as revenue
+
+    from customer_segments
+
+),
+
+personas as (
+
+    select
+        persona_key,
+        count(*) as customer_count,
+        sum(monetary) as revenue,
+        sum(gross_revenue) as gross_revenue,
+        sum(frequency) as purchase_invoices,
+        avg(recency_days) as mean_recency_days,
+        avg(frequency) as mean_frequency,
+        avg(monetary) as mean_monetary,
+        {{ median('recency_days') }} as median_recency_days,
+        {{ median('frequency') }} as median_frequency,
+        {{ median('monetary') }} as median_monetary
+
+    from customer_segments
+    group by persona_key
+
+),
+
+rfm_segments_in_persona as (
+
+    select
+        persona_key,
+        rfm_segment,
+        count(*) as customer_count,
+        row_number() over (
+            partition by persona_key
+            order by count(*) desc, rfm_segment
+        ) as segment_rank
+
+    from customer_segments
+    group by persona_key, rfm_segment
+
+),
+
+top_rfm_segments as (
+
+    select
+        rfm_segments_in_persona.persona_key,
+        max(case when segment_rank = 1 then rfm_segment end) as top_rfm_segment,
+        {{ dbt.listagg(
+            dbt.concat([
+                'rfm_segment', "' ('",
+                dbt.safe_cast(
+                    'cast(round(100.0 * rfm_segments_in_persona.customer_count'
+                        ~ ' / personas.customer_count) as integer)',
+                    api.Column.translate_type('string')),
+                "'%)'",
+            ]),
+            "', '",
+            'order by segment_rank',
+        ) }} as top_rfm_segments
+
+    from rfm_segments_in_persona
+    inner join personas
+        on rfm_segments_in_persona.persona_key = personas.persona_key
+    where segment_rank <= {{ var('top_rfm_segments_per_persona') }}
+    group by rfm_segments_in_persona.persona_key
+
+),
+
+final as (
+
+    select
+        personas.persona_key,
+        cluster_personas.display_name as persona_name,
+        cluster_personas.description as persona_description,
+        cluster_personas.recommended_action as persona_recommended_action,
+        top_rfm_segments.top_rfm_segment,
+        top_rfm_segments.top_rfm_segments,
+
+        personas.customer_count,
+        cast(personas.customer_count * 1.0 / totals.customer_count as double) as customer_share,
+        cast(personas.revenue as numeric(18, 2)) as revenue,
+        cast(personas.revenue / nullif(totals.revenue, 0) as double) as revenue_share,
+        cast(personas.median_recency_days as double) as median_recency_days,
+        cast(personas.mean_recency_days as double) as mean_recency_days,
+        cast(personas.median_frequency as double) as median_frequency,
+        cast(personas.mean_frequency as double) as mean_frequency,
+        cast(personas.median_monetary as double) as median_monetary,
+        cast(personas.mean_monetary as double) as mean_monetary,
+        cast(personas.gross_revenue / personas.purchase_invoices as numeric(18, 2))
+            as average_order_value
+
+    from personas
+    cross join totals
+    left join cluster_personas
+        on personas.persona_key = cluster_personas.persona_key
+    left join top_rfm_segments
+        on personas.persona_key = top_rfm_segments.persona_key
+
+)
+
+select * from final

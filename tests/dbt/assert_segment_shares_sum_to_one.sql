@@ -1,0 +1,25 @@
+-- Customer shares of the clusters and of the persona summary each sum to 1, and every customer
+-- of the RFM mart is in exactly one segment. Returns a row for each broken total.
+with
+
+totals as (
+
+    select 'cluster_centroids.customer_share' as total, sum(customer_share) as value
+    from {{ ref('cluster_centroids') }}
+    union all
+    select 'fct_segment_summary.customer_share', sum(customer_share)
+    from {{ ref('fct_segment_summary') }}
+    union all
+    select 'fct_segment_summary.revenue_share', sum(revenue_share)
+    from {{ ref('fct_segment_summary') }}
+    union all
+    select
+        'dim_customer_segments customers / fct_customer_rfm customers',
+        (select count(*) from {{ ref('dim_customer_segments') }}) * 1.0
+            / (select count(*) from {{ ref('fct_customer_rfm') }})
+
+)
+
+select *
+from totals
+where value is null or abs(value - 1) > 1e-9
