@@ -1,0 +1,165 @@
+"""Command line: segment the customers of a DuckDB warehouse and write the four result tables.
+
+Example, from the project folder after ``dbt build``::
+
+    customer-segments-cluster --duckdb segments.duckdb --k auto
+
+reads ``main.fct_customer_rfm`` and ``seeds/cluster_personas.csv`` and writes (create or replace)
+``cluster_feature_transform``, ``cluster_k_evaluation``, ``cluster_centroids`` and
+``customer_clusters`` into the schema given by ``--schema`` (default ``main``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from customer_segments.clustering import TABLE_NAMES, run_segmentation
+
+__all__ = ["build_parser", "main"]
+
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]*$")
+
+
+def _k_value(text: str) -> int | str:
+    if text == "auto":
+        return "auto"
+    try:
+        value = int(text)
+    except ValueError:
+        message = f"expected 'auto' or an integer >= 2, got {text!r}"
+        raise argparse.ArgumentTypeError(message) from None
+    if value < 2:
+        raise argparse.ArgumentTypeError(f"k must be at least 2, got {value}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``customer-segments-cluster``."""
+    parser = argparse.ArgumentParser(
+        prog="customer-segments-cluster",
+        description=(
+            "Cluster the customers of the RFM mart with k-means, name the clusters after the "
+            "personas and write four tables into the DuckDB file: "
+            + ", ".join(TABLE_NAMES.values())
+            + "."
+        ),
+    )
+    parser.add_argument("--duckdb", required=True, type=Path, metavar="PATH",
+                        help="DuckDB warehouse file built by dbt (must exist).")
+    parser.add_argument("--rfm-table", default="main.fct_customer_rfm", metavar="TABLE",
+                        help="RFM mart to read, [schema.]table (default: %(default)s).")
+    parser.add_argument("--personas", default="seeds/cluster_personas.csv", metavar="CSV_OR_TABLE",
+                        help="Personas: a CSV file, or a [schema.]table of the DuckDB file "
+                             "(default: %(default)s, relative to the current folder).")
+    parser.add_argument("--k", default="auto", type=_k_value, metavar="auto|INT",
+                        help="Number of clusters, or 'auto' for the documented rule "
+                             "(default: %(default)s).")
+    parser.add_argument("--random-state", default=42, type=int, metavar="INT",
+                        help="Seed of k-means++ and of the evaluation samples "
+                             "(default: %(default)s).")
+    parser.add_argument("--n-init", default=10, type=int, metavar="INT",
+                        help="k-means++ restarts per fit (default: %(default)s).")
+    parser.add_argument("--schema", default="main", metavar="SCHEMA",
+                        help="Schema to write the tables into, created if needed "
+                             "(default: %(default)s).")
+    return parser
+
+
+def _quoted(name: str, what: str, catalog: str | None = None) -> str:
+    """Quote a [catalog.][schema.]table name, refusing anything that is not plain identifiers.
+
+    A schema-qualified name gets the ``catalog`` in front: a file called ``segments.duckdb`` is a
+    catalog named ``segments``, which DuckDB would confuse with a schema of the same name.
+    """
+    parts = name.split(".")
+    if not 1 <= len(parts) <= 3 or not all(_IDENTIFIER.match(p) for p in parts):
+        raise ValueError(f"{what} {name!r} is not a valid [schema.]table name")
+    if catalog is not None and len(parts) == 2:
+        parts = [catalog, *parts]
+    return ".".join(_identifier(p) for p in parts)
+
+
+def _identifier(part: str) -> str:
+    return '"' + part.replace('"', '""') + '"'
+
+
+def _catalog(connection: duckdb.DuckDBPyConnection) -> str:
+    return connection.execute("select current_database()").fetchall()[0][0]
+
+
+def _read_table(
+    connection: duckdb.DuckDBPyConnection, name: str, what: str, path: Path
+) -> pd.DataFrame:
+    try:
+        return connection.sql(f"select * from {_quoted(name, what, _catalog(connection))}").df()
+    except duckdb.CatalogException:
+        raise ValueError(f"{what} {name} not found in {path}") from None
+
+
+def _read_personas(connection: duckdb.DuckDBPyConnection, source: str, path: Path) -> pd.DataFrame:
+    file = Path(source)
+    if file.is_file():
+        return pd.read_csv(file)
+    if file.suffix.lower() == ".csv" or "/" in source or "\\" in source:
+        raise ValueError(f"personas file not found: {source}")
+    return _read_table(connection, source, "personas table", path)
+
+
+def _write_tables(
+    connection: duckdb.DuckDBPyConnection, schema: str, tables: dict[str, pd.DataFrame]
+) -> None:
+    schema_sql = f"{_identifier(_catalog(connection))}.{_identifier(schema)}"
+    connection.execute("begin transaction")
+    try:
+        connection.execute(f"create schema if not exists {schema_sql}")
+        for key, frame in tables.items():
+            connection.register("segment_table", frame)
+            connection.execute(
+                f'create or replace table {schema_sql}."{TABLE_NAMES[key]}" as '
+                "select * from segment_table"
+            )
+            connection.unregister("segment_table")
+        connection.execute("commit")
+    except Exception:
+        connection.execute("rollback")
+        raise
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command; return the exit code (0 success, 1 error, 2 bad arguments)."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exit_:  # --help or a usage error, already printed by argparse
+        return int(exit_.code or 0)
+    try:
+        if not args.duckdb.is_file():
+            raise ValueError(f"DuckDB file not found: {args.duckdb}")
+        if not _IDENTIFIER.match(args.schema):
+            raise ValueError(f"schema {args.schema!r} is not a valid identifier")
+        with duckdb.connect(str(args.duckdb)) as connection:
+            rfm = _read_table(connection, args.rfm_table, "RFM table", args.duckdb)
+            personas = _read_personas(connection, args.personas, args.duckdb)
+            tables = run_segmentation(
+                rfm, personas, k=args.k, random_state=args.random_state, n_init=args.n_init
+            )
+            _write_tables(connection, args.schema, tables)
+    except (ValueError, duckdb.Error, OSError) as error:
+        print(f"customer-segments-cluster: error: {error}", file=sys.stderr)
+        return 1
+    evaluation = tables["k_evaluation"]
+    print(evaluation.loc[evaluation["is_chosen"], "reason"].iloc[0])
+    for key, frame in tables.items():
+        print(f"wrote {args.schema}.{TABLE_NAMES[key]} ({len(frame)} rows)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

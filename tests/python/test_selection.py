@@ -1,0 +1,186 @@
+"""k-means fitting, assignment and the k rule on data whose true k is known."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from customer_segments.selection import (
+    assign_customers,
+    choose_k,
+    evaluate_k,
+    fit_centroids,
+    select_k,
+)
+
+
+def blobs(k: int, n_per: int = 120, n_features: int = 4, seed: int = 0) -> np.ndarray:
+    """k Gaussian blobs (sd 1) whose centres are at least 8 apart."""
+    rng = np.random.default_rng(seed)
+    centres: list[np.ndarray] = []
+    while len(centres) < k:
+        candidate = rng.uniform(-8, 8, n_features)
+        if all(np.linalg.norm(candidate - c) >= 8 for c in centres):
+            centres.append(candidate)
+    return np.vstack([c + rng.normal(0, 1, (n_per, n_features)) for c in centres])
+
+
+def two_groups_of_two(n_per: int = 120, seed: int = 0) -> np.ndarray:
+    """Four clusters (sd 1) in two groups 40 apart; the two clusters of a group are 6 apart."""
+    rng = np.random.default_rng(seed)
+    centres = [np.array([g * 40.0, s * 3.0, 0.0, 0.0]) for g in (0, 1) for s in (-1, 1)]
+    return np.vstack([c + rng.normal(0, 1, (n_per, 4)) for c in centres])
+
+
+@pytest.mark.parametrize("true_k", [2, 3, 4, 5])
+def test_rule_finds_the_number_of_separated_blobs(true_k):
+    evaluation = evaluate_k(blobs(true_k, seed=true_k))
+    k, reason = choose_k(evaluation)
+    assert k == true_k
+    assert reason.startswith(f"k={true_k}:")
+
+
+def test_rule_finds_four_where_silhouette_alone_says_two():
+    evaluation = evaluate_k(two_groups_of_two())
+    assert evaluation.loc[evaluation["silhouette"].idxmax(), "k"] == 2
+    assert evaluation.loc[evaluation["davies_bouldin"].idxmin(), "k"] == 2
+    k, reason = choose_k(evaluation)
+    assert k == 4
+    assert "elbow" in reason
+
+
+def test_evaluation_has_one_row_per_candidate_and_the_rule_columns():
+    evaluation = select_k(blobs(3), k_values=[2, 3, 4, 5])
+    assert evaluation["k"].tolist() == [2, 3, 4, 5]
+    for column in [
+        "inertia", "silhouette", "davies_bouldin", "calinski_harabasz", "elbow_distance",
+        "elbow_rank", "silhouette_rank", "davies_bouldin_rank", "calinski_harabasz_rank",
+        "votes", "voted_by", "mean_rank", "is_chosen", "reason",
+    ]:
+        assert column in evaluation.columns, column
+    assert evaluation["inertia"].is_monotonic_decreasing
+    assert evaluation["votes"].sum() == 4
+    assert evaluation.loc[evaluation["is_chosen"], "k"].tolist() == [3]
+    reason = evaluation.loc[evaluation["is_chosen"], "reason"].iloc[0]
+    assert reason.startswith("chosen by the rule")
+
+
+def test_evaluation_is_deterministic():
+    X = blobs(4)
+    pd.testing.assert_frame_equal(select_k(X, random_state=5), select_k(X, random_state=5))
+
+
+def test_large_inputs_are_evaluated_on_a_bounded_deterministic_sample():
+    X = blobs(4, n_per=500)
+    first = evaluate_k(X, max_samples=600, silhouette_sample_size=300)
+    assert (first["n_customers_evaluated"] == 600).all()
+    assert (first["n_silhouette_samples"] == 300).all()
+    pd.testing.assert_frame_equal(first, evaluate_k(X, max_samples=600, silhouette_sample_size=300))
+    assert choose_k(first)[0] == 4
+    assert not np.isclose(first["inertia"], evaluate_k(X, max_samples=None)["inertia"]).any()
+
+
+def _table(inertia, silhouette, davies_bouldin, calinski_harabasz) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "k": range(2, 2 + len(inertia)),
+            "inertia": inertia,
+            "silhouette": silhouette,
+            "davies_bouldin": davies_bouldin,
+            "calinski_harabasz": calinski_harabasz,
+        }
+    )
+
+
+# Inertia with a sharp elbow at k=4 (candidates 2..7).
+ELBOW_AT_4 = [100.0, 70.0, 20.0, 18.0, 16.0, 15.0]
+
+
+def test_a_two_two_tie_goes_to_the_elbow():
+    table = _table(ELBOW_AT_4, [0.9, 0.7, 0.6, 0.5, 0.4, 0.3], [0.2, 0.4, 0.5, 0.9, 1.0, 1.1],
+                   [10, 8, 12, 9, 8, 7])
+    assert choose_k(table)[0] == 4
+    assert "tie broken by the elbow" in choose_k(table)[1]
+
+
+def test_three_metrics_outvote_the_elbow():
+    table = _table(ELBOW_AT_4, [0.9, 0.7, 0.6, 0.5, 0.4, 0.3], [0.2, 0.4, 0.5, 0.9, 1.0, 1.1],
+                   [13, 8, 12, 9, 8, 7])
+    assert choose_k(table)[0] == 2
+
+
+def test_a_tie_without_the_elbow_goes_to_the_best_mean_rank():
+    # Elbow votes 4; silhouette 3; Davies-Bouldin 5; Calinski-Harabasz 3 -> k=3 has two votes.
+    table = _table(ELBOW_AT_4, [0.5, 0.9, 0.6, 0.5, 0.4, 0.3], [0.5, 0.4, 0.5, 0.3, 1.0, 1.1],
+                   [10, 14, 12, 9, 8, 7])
+    assert choose_k(table)[0] == 3
+    # Silhouette votes 2, Davies-Bouldin 5, Calinski-Harabasz 7: a 1-1-1-1 tie, the elbow wins.
+    table = _table(ELBOW_AT_4, [0.9, 0.7, 0.6, 0.5, 0.4, 0.3], [0.5, 0.4, 0.5, 0.3, 1.0, 1.1],
+                   [10, 8, 12, 9, 8, 17])
+    assert choose_k(table)[0] == 4
+
+
+def test_rule_ignores_row_order():
+    evaluation = evaluate_k(two_groups_of_two())
+    assert choose_k(evaluation.iloc[::-1]) == choose_k(evaluation)
+
+
+def test_fixed_k_bypasses_the_rule_and_is_evaluated():
+    evaluation = select_k(blobs(4), k=7, k_values=[2, 3, 4, 5])
+    assert evaluation["k"].tolist() == [2, 3, 4, 5, 7]
+    chosen = evaluation.loc[evaluation["is_chosen"]]
+    assert chosen["k"].tolist() == [7]
+    assert "fixed by the caller" in chosen["reason"].iloc[0]
+    assert "would choose k=4" in chosen["reason"].iloc[0]
+
+
+def test_candidates_are_capped_by_the_customers():
+    X = np.array([[0.0, 0.0], [0.0, 1.0], [5.0, 5.0], [5.0, 6.0], [9.0, 0.0]])
+    assert evaluate_k(X)["k"].tolist() == [2, 3, 4]
+    duplicated = np.vstack([X[:3]] * 3)  # 9 customers, 3 distinct profiles
+    assert evaluate_k(duplicated)["k"].tolist() == [2, 3]
+
+
+@pytest.mark.parametrize(
+    ("X", "k", "message"),
+    [
+        (np.ones((20, 4)), "auto", "all 20 customers have identical features"),
+        (np.ones((1, 4)), "auto", "only one customer"),
+        (np.eye(3), 5, "k=5 clusters requested but there are only 3 customers"),
+        (np.eye(4), 1, "k must be at least 2"),
+        (np.array([[0.0, np.nan], [1.0, 1.0]]), "auto", "NaN"),
+    ],
+    ids=["identical", "single", "fewer-than-k", "k-one", "nan"],
+)
+def test_degenerate_inputs_fail_clearly(X, k, message):
+    with pytest.raises(ValueError, match=message):
+        select_k(X, k=k)
+
+
+def test_centroids_are_deterministic_and_canonically_ordered():
+    X = blobs(5)
+    first = fit_centroids(X, 5, random_state=0, n_init=4)
+    np.testing.assert_array_equal(first, fit_centroids(X, 5, random_state=0, n_init=4))
+    assert (np.diff(first[:, 0]) > 0).all()
+    # Another seed numbers k-means' clusters differently; the canonical order does not change.
+    other = fit_centroids(X[::-1], 5, random_state=123, n_init=4)
+    np.testing.assert_allclose(other, first)
+
+
+def test_assignment_picks_the_nearest_centroid_with_its_margin():
+    X = blobs(3, n_per=50)
+    centroids = fit_centroids(X, 3, random_state=0, n_init=4)
+    labels, distance, margin = assign_customers(X, centroids)
+    to_all = np.linalg.norm(X[:, None, :] - centroids[None], axis=2)
+    np.testing.assert_allclose(distance, to_all[np.arange(len(X)), labels])
+    np.testing.assert_allclose(distance, to_all.min(axis=1))
+    assert (margin >= 0).all()
+    to_all[np.arange(len(X)), labels] = np.inf
+    np.testing.assert_allclose(distance + margin, to_all.min(axis=1))
+
+
+def test_margin_is_zero_on_a_boundary():
+    centroids = np.array([[-1.0, 0.0], [1.0, 0.0]])
+    labels, distance, margin = assign_customers(np.array([[0.0, 0.0]]), centroids)
+    assert labels.tolist() == [0] and distance.tolist() == [1.0] and margin.tolist() == [0.0]
