@@ -6,12 +6,17 @@ BIN := $(VENV)/bin
 DEFAULT_DATA := data/online_retail.csv
 DEFAULT_PERSONAS := data/online_retail_personas.csv
 GENERATOR_SEED ?= 42
+WAREHOUSE ?= $(or $(SEGMENTS_DUCKDB_PATH),segments.duckdb)
 
-.PHONY: build test install data docs clean
+.PHONY: build test install data report export docs clean
 
+## build: generate the default data if missing, dbt build, then the report and Parquet copies
 build: install data
 	$(BIN)/dbt build
+	$(BIN)/python -m customer_segments.report --duckdb $(WAREHOUSE) --out reports/segments.html
+	$(BIN)/python -m customer_segments.export --duckdb $(WAREHOUSE) --out exports
 
+## test: the whole test suite
 test: install
 	$(BIN)/pytest
 
@@ -26,12 +31,18 @@ $(VENV)/.installed: pyproject.toml
 # The default data is produced here, deterministically, never downloaded.
 data: $(DEFAULT_DATA)
 
-$(DEFAULT_DATA): | install
+$(DEFAULT_DATA): python/customer_segments/generate.py | install
 	$(BIN)/python -m customer_segments.generate --seed $(GENERATOR_SEED) \
 		--out $(DEFAULT_DATA) --personas-out $(DEFAULT_PERSONAS)
+
+report: install
+	$(BIN)/python -m customer_segments.report --duckdb $(WAREHOUSE) --out reports/segments.html
+
+export: install
+	$(BIN)/python -m customer_segments.export --duckdb $(WAREHOUSE) --out exports
 
 docs: install data
 	$(BIN)/dbt docs generate
 
 clean:
-	rm -rf target logs segments.duckdb segments.duckdb.wal
+	rm -rf target logs reports exports segments.duckdb segments.duckdb.wal
