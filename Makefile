@@ -10,9 +10,10 @@ WAREHOUSE ?= $(or $(SEGMENTS_DUCKDB_PATH),segments.duckdb)
 
 .PHONY: build test install data report export docs clean
 
-## build: generate the default data if missing, dbt build, then the report and Parquet copies
+## build: generate the default data if missing; dbt build into a work file, published atomically
+## when every model and test passed; then the report and the Parquet copies
 build: install data
-	$(BIN)/dbt build
+	$(BIN)/python -m customer_segments.publish --warehouse $(WAREHOUSE)
 	$(BIN)/python -m customer_segments.report --duckdb $(WAREHOUSE) --out reports/segments.html
 	$(BIN)/python -m customer_segments.export --duckdb $(WAREHOUSE) --out exports
 
