@@ -107,10 +107,29 @@
             ~ " To produce the default data run: make data") -%}
     {%- endif -%}
 
+    {%- if found > 1 -%}
+        {%- do exceptions.raise_compiler_error(
+            "Raw orders path " ~ path ~ " matches " ~ found ~ " files; name one file. "
+            ~ raw_orders_setting_hint()) -%}
+    {%- endif -%}
+    {%- set size = run_query("select size from read_blob(" ~ quoted_path ~ ")").columns[0].values()[0] -%}
+    {%- if size == 0 -%}
+        {%- do exceptions.raise_compiler_error(
+            "Raw orders file " ~ path ~ " is empty (0 bytes). " ~ raw_orders_setting_hint()) -%}
+    {%- endif -%}
+
     {%- set reader = raw_orders_reader(path) -%}
     {%- set described = run_query("describe select * from " ~ reader) -%}
     {%- set file_columns = described.columns[0].values() | list -%}
     {%- set mapping = match_raw_orders_columns(path, file_columns) -%}
+    {%- set has_rows = run_query(
+        "select count(*) from (select 1 from " ~ reader ~ " limit 1) as first_row"
+    ).columns[0].values()[0] -%}
+    {%- if has_rows == 0 -%}
+        {%- do exceptions.raise_compiler_error(
+            "Raw orders file " ~ path ~ " has a header but no data rows. "
+            ~ raw_orders_setting_hint()) -%}
+    {%- endif -%}
 
     {%- set relation = api.Relation.create(
         database=target.database, schema=var("raw_schema"), identifier="online_retail_order_lines") -%}

@@ -24,15 +24,50 @@ as_of as (
 
 ),
 
+purchases_before_as_of as (
+
+    select
+        as_of.as_of_date,
+        count(kept_order_lines.invoiced_at) as purchase_line_count
+
+    from as_of
+    left join kept_order_lines
+        on kept_order_lines.is_purchase
+        and kept_order_lines.invoiced_at < as_of.as_of_date
+    group by as_of.as_of_date
+
+),
+
+checked_as_of as (
+
+    -- An RFM without a single purchase is not a result: stop with the reason instead.
+    select
+        case
+            when purchase_line_count = 0 then {{ raise_error(dbt.concat([
+                "'No kept purchase line before as_of_date '",
+                "coalesce(" ~ dbt.safe_cast('as_of_date', api.Column.translate_type('string'))
+                    ~ ", '(no kept line at all)')",
+                "' in raw orders file " ~ (var('raw_orders_path') | replace("'", "''"))
+                    ~ ": the RFM would have no customer. fct_order_line_audit shows where the "
+                    ~ "lines went (only guests? only cancellations?); or set the var as_of_date "
+                    ~ "later.'",
+            ])) }}
+            else as_of_date
+        end as as_of_date
+
+    from purchases_before_as_of
+
+),
+
 lines_before_as_of as (
 
     select
         kept_order_lines.*,
-        as_of.as_of_date
+        checked_as_of.as_of_date
 
     from kept_order_lines
-    cross join as_of
-    where kept_order_lines.invoiced_at < as_of.as_of_date
+    cross join checked_as_of
+    where kept_order_lines.invoiced_at < checked_as_of.as_of_date
 
 ),
 
