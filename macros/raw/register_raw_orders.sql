@@ -24,8 +24,9 @@
 {% endmacro %}
 
 
-{% macro raw_orders_reader(path) %}
+{% macro raw_orders_reader(path, encoding) %}
     {%- set quoted_path = "'" ~ (path | replace("'", "''")) ~ "'" -%}
+    {%- set delimiter = var("raw_orders_delimiter") | string -%}
     {%- if (path | lower).endswith('.parquet') -%}
         read_parquet({{ quoted_path }})
     {%- else -%}
@@ -33,12 +34,42 @@
             {{ quoted_path }},
             header = true,
             all_varchar = true,
-            delim = '{{ var("raw_orders_delimiter") }}',
+            {%- if delimiter != "auto" %}
+            delim = '{{ delimiter | replace("'", "''") }}',
+            {%- endif %}
             quote = '"',
             escape = '"',
-            encoding = '{{ var("raw_orders_encoding") }}'
+            encoding = '{{ encoding }}'
         )
     {%- endif -%}
+{% endmacro %}
+
+
+{% macro raw_orders_encoding(path, quoted_path, size) %}
+    {#-
+        The var raw_orders_encoding, or with `auto` (the default): utf-8 when the whole file is
+        valid UTF-8 (a pure-ASCII file reads the same either way), else latin-1 (ISO-8859-1, the
+        Kaggle file). Files above raw_orders_encoding_sniff_max_bytes are not read whole: they
+        are taken as latin-1 unless the var says otherwise.
+    -#}
+    {%- set setting = var("raw_orders_encoding") | string | trim | lower -%}
+    {%- if setting not in ("auto", "utf-8", "latin-1", "utf-16") -%}
+        {%- do exceptions.raise_compiler_error(
+            "The dbt var raw_orders_encoding must be auto, utf-8, latin-1 or utf-16; got: "
+            ~ (setting | truncate(40, true, "..."))) -%}
+    {%- endif -%}
+    {%- if setting != "auto" or (path | lower).endswith('.parquet') -%}
+        {{ return(setting) }}
+    {%- endif -%}
+    {%- if size > var("raw_orders_encoding_sniff_max_bytes") | int -%}
+        {{ log("Raw orders file " ~ path ~ " is larger than raw_orders_encoding_sniff_max_bytes: "
+               ~ "read as latin-1 (set the var raw_orders_encoding to change)", info=true) }}
+        {{ return("latin-1") }}
+    {%- endif -%}
+    {%- set is_utf8 = run_query(
+        "select try(decode(content)) is not null from read_blob(" ~ quoted_path ~ ")"
+    ).columns[0].values()[0] -%}
+    {{ return("utf-8" if is_utf8 else "latin-1") }}
 {% endmacro %}
 
 
@@ -75,9 +106,9 @@
     {%- if missing -%}
         {%- set hint = "" -%}
         {%- if file_columns | length == 1 -%}
-            {%- set hint = " The header was read as a single column: is the file delimited by "
-                ~ "something other than '" ~ var("raw_orders_delimiter")
-                ~ "'? Set the dbt var raw_orders_delimiter." -%}
+            {%- set hint = " The header was read as a single column: set the dbt var "
+                ~ "raw_orders_delimiter to the file's delimiter (now: "
+                ~ var("raw_orders_delimiter") ~ ")." -%}
         {%- endif -%}
         {%- do exceptions.raise_compiler_error(
             "Raw orders file " ~ path ~ ": required column(s) missing: " ~ (missing | join("; "))
@@ -118,7 +149,8 @@
             "Raw orders file " ~ path ~ " is empty (0 bytes). " ~ raw_orders_setting_hint()) -%}
     {%- endif -%}
 
-    {%- set reader = raw_orders_reader(path) -%}
+    {%- set encoding = raw_orders_encoding(path, quoted_path, size) -%}
+    {%- set reader = raw_orders_reader(path, encoding) -%}
     {%- set described = run_query("describe select * from " ~ reader) -%}
     {%- set file_columns = described.columns[0].values() | list -%}
     {%- set mapping = match_raw_orders_columns(path, file_columns) -%}
@@ -145,6 +177,6 @@
         from {{ reader }}
     {%- endset -%}
     {%- do run_query(create_view) -%}
-    {{ log("Raw orders: " ~ path ~ " registered as " ~ relation, info=true) }}
+    {{ log("Raw orders: " ~ path ~ " (" ~ encoding ~ ") registered as " ~ relation, info=true) }}
     {{ return("") }}
 {% endmacro %}

@@ -60,21 +60,24 @@ def run_dbt(
     return DbtRun(completed.returncode, completed.stdout + completed.stderr, warehouse)
 
 
-def generate(out_dir: Path, seed: int, suffix: str = "csv") -> tuple[Path, Path]:
+def generate(
+    out_dir: Path, seed: int, suffix: str = "csv", lines: int | None = None
+) -> tuple[Path, Path]:
     """Write the generator's order lines and planted personas for `seed` into `out_dir`."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    lines = out_dir / f"online_retail_{seed}.{suffix}"
+    order_lines = out_dir / f"online_retail_{seed}.{suffix}"
     personas = out_dir / f"online_retail_{seed}_personas.csv"
     subprocess.run(
         [
             sys.executable, "-m", "customer_segments.generate",
-            "--seed", str(seed), "--out", str(lines), "--personas-out", str(personas),
+            "--seed", str(seed), "--out", str(order_lines), "--personas-out", str(personas),
             *(["--format", "parquet"] if suffix == "parquet" else []),
+            *(["--lines", str(lines)] if lines else []),
         ],
         check=True,
         cwd=PROJECT_DIR,
     )
-    return lines, personas
+    return order_lines, personas
 
 
 @pytest.fixture(scope="session")
