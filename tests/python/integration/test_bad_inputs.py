@@ -208,3 +208,11 @@ def test_bad_input(case: Case, good_file: Path, good_build: DbtRun, tmp_path: Pa
             pd.testing.assert_frame_equal(_rfm(run), _rfm(good_build))
         else:
             case.check(run, good_build)
+
+
+def test_every_case_is_in_the_docs_table():
+    from .conftest import PROJECT_DIR
+
+    table = (PROJECT_DIR / "docs" / "bad_inputs.md").read_text()
+    documented = set(re.findall(r"^\| `([a-z0-9_]+)` \|", table, flags=re.MULTILINE))
+    assert documented == {case.name for case in CASES}
