@@ -1,0 +1,125 @@
+"""Issue 7: reruns give identical marts; BI readers never block a build nor see a mix of builds."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from .conftest import PROJECT_DIR
+
+MARTS = [
+    "fct_order_line_audit", "fct_customer_rfm", "cluster_feature_transform",
+    "cluster_k_evaluation", "cluster_centroids", "customer_clusters",
+    "dim_customer_segments", "fct_segment_summary", "fct_persona_rfm_contingency",
+    "fct_persona_rfm_agreement",
+]
+
+# One query reads several marts; in one build they agree with each other.
+SNAPSHOT_SQL = """
+select
+    (select count(*) from main.dim_customer_segments) as customers,
+    (select sum(customer_count) from main.fct_segment_summary) as summarised_customers,
+    (select count(*) from main.fct_customer_rfm) as rfm_customers,
+    (select min(as_of_date) from main.dim_customer_segments) as segments_as_of,
+    (select max(as_of_date) from main.fct_customer_rfm) as rfm_as_of
+"""
+
+# mode "hold": one connection open for the whole test, as Metabase or Superset keep a pool;
+# mode "reconnect": a new read-only connection for every query, as a notebook or a cron job.
+READER = textwrap.dedent(
+    """
+    import json, sys, time, duckdb
+    warehouse, stop_file, out_file, sql, mode = sys.argv[1:6]
+    snapshots, errors = [], []
+    held = duckdb.connect(warehouse, read_only=True) if mode == "hold" else None
+    while True:
+        try:
+            if held is not None:
+                snapshots.append([str(v) for v in held.execute(sql).fetchall()[0]])
+            else:
+                with duckdb.connect(warehouse, read_only=True) as connection:
+                    snapshots.append([str(v) for v in connection.execute(sql).fetchall()[0]])
+        except Exception as error:  # a reader must never fail; record it for the test
+            errors.append(repr(error))
+        if __import__("os").path.exists(stop_file):
+            break
+        time.sleep(0.05)
+    json.dump({"snapshots": snapshots, "errors": errors}, open(out_file, "w"))
+    """
+)
+
+
+def _publish(warehouse: Path, data: Path, *dbt_args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "customer_segments.publish", "--warehouse", str(warehouse),
+         "--project-dir", str(PROJECT_DIR), "--", *dbt_args,
+         "--target-path", str(warehouse.parent / "target"),
+         "--log-path", str(warehouse.parent / "logs")],
+        cwd=PROJECT_DIR, env={**__import__("os").environ, "RAW_ORDERS_PATH": str(data)},
+        capture_output=True, text=True, check=False,
+    )
+
+
+def _marts(warehouse: Path) -> dict[str, pd.DataFrame]:
+    with duckdb.connect(str(warehouse), read_only=True) as connection:
+        return {m: connection.sql(f"select * from main.{m} order by all").df() for m in MARTS}
+
+
+def test_rerun_gives_identical_marts_and_readers_see_whole_builds(default_data, tmp_path: Path):
+    warehouse = tmp_path / "published" / "segments.duckdb"
+    warehouse.parent.mkdir()
+    first = _publish(warehouse, default_data[0])
+    assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
+    before = _marts(warehouse)
+
+    stop_file = tmp_path / "stop"
+    readers = {
+        mode: subprocess.Popen(
+            [sys.executable, "-c", READER, str(warehouse), str(stop_file),
+             str(tmp_path / f"{mode}.json"), SNAPSHOT_SQL, mode]
+        )
+        for mode in ("hold", "reconnect")
+    }
+    time.sleep(1)
+    try:
+        # Same input, same settings: identical marts, labels included.
+        rerun = _publish(warehouse, default_data[0])
+        assert rerun.returncode == 0, rerun.stdout[-3000:] + rerun.stderr[-3000:]
+        after = _marts(warehouse)
+        for mart in MARTS:
+            pd.testing.assert_frame_equal(after[mart], before[mart], obj=mart)
+        # Another as_of_date: the readers must see one build or the other, never a mix.
+        other = _publish(warehouse, default_data[0], "--vars", "{as_of_date: '2011-09-01'}")
+        assert other.returncode == 0, other.stdout[-3000:] + other.stderr[-3000:]
+        # A build that fails halfway leaves the published marts intact and readable.
+        failed = _publish(warehouse, default_data[0], "--vars", "{cluster_k: 11}")
+        assert failed.returncode != 0
+        time.sleep(1)
+    finally:
+        stop_file.touch()
+        for reader in readers.values():
+            reader.wait(timeout=60)
+
+    seen_as_of = {}
+    for mode in readers:
+        reads = json.loads((tmp_path / f"{mode}.json").read_text())
+        assert reads["errors"] == [], mode
+        assert len(reads["snapshots"]) > 10, mode
+        for customers, summarised, rfm_customers, segments_as_of, rfm_as_of in reads["snapshots"]:
+            assert customers == summarised == rfm_customers, mode
+            assert segments_as_of == rfm_as_of, mode
+        seen_as_of[mode] = {snapshot[3] for snapshot in reads["snapshots"]}
+    # The held connection keeps reading the build it opened; a new connection sees the new one.
+    default_as_of = str(before["fct_customer_rfm"]["as_of_date"].max())
+    assert seen_as_of["hold"] == {default_as_of}
+    assert seen_as_of["reconnect"] == {default_as_of, "2011-09-01"}
+    with duckdb.connect(str(warehouse), read_only=True) as connection:
+        published = connection.sql("select max(as_of_date) from main.fct_customer_rfm").fetchall()
+    assert str(published[0][0]) == "2011-09-01"
