@@ -117,7 +117,7 @@ def test_rerun_gives_identical_marts_and_readers_see_whole_builds(default_data, 
             assert segments_as_of == rfm_as_of, mode
         seen_as_of[mode] = {snapshot[3] for snapshot in reads["snapshots"]}
     # The held connection keeps reading the build it opened; a new connection sees the new one.
-    default_as_of = str(before["fct_customer_rfm"]["as_of_date"].max())
+    default_as_of = str(pd.Timestamp(before["fct_customer_rfm"]["as_of_date"].max()).date())
     assert seen_as_of["hold"] == {default_as_of}
     assert seen_as_of["reconnect"] == {default_as_of, "2011-09-01"}
     with duckdb.connect(str(warehouse), read_only=True) as connection:
