@@ -35,7 +35,7 @@ pair_counts as (
             as pairs_together_in_rfm_segment,
         (select sum(customer_count) * (sum(customer_count) - 1) / 2.0 from contingency)
             as all_pairs,
-        (select sum(customer_count) from contingency) as customer_count,
+        (select cast(sum(customer_count) as bigint) from contingency) as customer_count,
         (select count(*) from persona_sizes) as persona_count,
         (select count(*) from rfm_segment_sizes) as rfm_segment_count
 

@@ -68,7 +68,7 @@ top_rfm_segments as (
                 'rfm_segment', "' ('",
                 dbt.safe_cast(
                     'cast(round(100.0 * rfm_segments_in_persona.customer_count'
-                        ~ ' / personas.customer_count) as integer)',
+                        ~ ' / personas.customer_count, 1) as numeric(4, 1))',
                     api.Column.translate_type('string')),
                 "'%)'",
             ]),
