@@ -34,7 +34,8 @@ def test_rfm_mart_matches_independent_computation(default_build: DbtRun, default
     last_kept = default_lines.loc[
         default_lines["outcome"].isin(["purchase", "return"]), "invoiced_at"
     ].max()
-    assert (mart["as_of_date"] == (last_kept.normalize() + pd.Timedelta(days=1)).date()).all()
+    expected_as_of = last_kept.normalize() + pd.Timedelta(days=1)
+    assert (pd.to_datetime(mart["as_of_date"]) == expected_as_of).all()
 
 
 def test_scores_give_equal_values_equal_scores(default_build: DbtRun):
