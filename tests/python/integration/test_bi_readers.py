@@ -79,3 +79,19 @@ def test_every_model_and_column_is_described(default_data, default_build: DbtRun
             if not documented.get(column.lower(), {}).get("description", "").strip():
                 undocumented.append(f"{unique_id}.{column}")
     assert not undocumented, undocumented
+
+
+def test_report_from_the_default_build_has_every_figure(default_build: DbtRun, tmp_path: Path):
+    from customer_segments.report import main as report_main
+
+    out = tmp_path / "segments.html"
+    assert report_main(["--duckdb", str(default_build.warehouse), "--out", str(out)]) == 0
+    html = out.read_text()
+    for figure_id in ["fig-k-selection", "fig-segment-sizes", "fig-snake-plot",
+                      "fig-recency-monetary", "fig-rfm-grid", "persona-table"]:
+        assert f'id="{figure_id}"' in html, figure_id
+    assert html.count("data:image/png;base64,") == 5
+    assert "http://" not in html and "https://" not in html
+    summary = default_build.query("select persona_name from main.fct_segment_summary")
+    for name in summary["persona_name"]:
+        assert name in html
