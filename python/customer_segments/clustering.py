@@ -52,7 +52,14 @@ from customer_segments.features import (
     validate_rfm,
 )
 from customer_segments.naming import name_clusters, validate_personas
-from customer_segments.selection import assign_customers, chosen_k, fit_centroids, select_k
+from customer_segments.selection import (
+    MAX_SAMPLES,
+    SILHOUETTE_SAMPLE_SIZE,
+    assign_customers,
+    chosen_k,
+    fit_centroids,
+    select_k,
+)
 
 __all__ = [
     "CENTROID_KEY_COLUMNS",
@@ -112,8 +119,8 @@ def build_k_evaluation(
     max_k: int | None = None,
     random_state: int = 42,
     n_init: int = 10,
-    silhouette_sample_size: int | None = 20_000,
-    max_samples: int | None = 50_000,
+    silhouette_sample_size: int | None = SILHOUETTE_SAMPLE_SIZE,
+    max_samples: int | None = MAX_SAMPLES,
 ) -> pd.DataFrame:
     """Step 2: the ``cluster_k_evaluation`` table (one row per candidate k, one ``is_chosen``).
 
@@ -257,8 +264,8 @@ def run_segmentation(
     n_init: int = 10,
     k_values: Iterable[int] = range(2, 11),
     clip_quantiles: tuple[float, float] = (0.01, 0.99),
-    silhouette_sample_size: int | None = 20_000,
-    max_samples: int | None = 50_000,
+    silhouette_sample_size: int | None = SILHOUETTE_SAMPLE_SIZE,
+    max_samples: int | None = MAX_SAMPLES,
 ) -> dict[str, pd.DataFrame]:
     """Run the four steps on one RFM table.
 

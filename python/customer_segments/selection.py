@@ -51,6 +51,14 @@ __all__ = [
     "select_k",
 ]
 
+# Sampling that keeps the cost of choosing k bounded however many customers there are: the
+# candidates are fitted on at most MAX_SAMPLES customers and silhouette (quadratic in the
+# customers) is computed on at most SILHOUETTE_SAMPLE_SIZE of them. Measured on 2 cores with
+# 40,000 customers, evaluate_k took 37 s with 50,000 / 20,000 and 13 s with 20,000 / 10,000.
+# Below both sizes (the 4,372 customers of Online Retail) nothing is sampled.
+MAX_SAMPLES = 20_000
+SILHOUETTE_SAMPLE_SIZE = 10_000
+
 # criterion -> (evaluation column, higher is better, label used in reasons)
 CRITERIA: tuple[tuple[str, str, bool, str], ...] = (
     ("elbow", "elbow_distance", True, "elbow of inertia"),
@@ -242,8 +250,8 @@ def evaluate_k(
     *,
     random_state: int = 42,
     n_init: int = 10,
-    silhouette_sample_size: int | None = 20_000,
-    max_samples: int | None = 50_000,
+    silhouette_sample_size: int | None = SILHOUETTE_SAMPLE_SIZE,
+    max_samples: int | None = MAX_SAMPLES,
 ) -> pd.DataFrame:
     """Fit k-means for each candidate k and score it.
 
@@ -379,8 +387,8 @@ def select_k(
     k_values: Iterable[int] = range(2, 11),
     random_state: int = 42,
     n_init: int = 10,
-    silhouette_sample_size: int | None = 20_000,
-    max_samples: int | None = 50_000,
+    silhouette_sample_size: int | None = SILHOUETTE_SAMPLE_SIZE,
+    max_samples: int | None = MAX_SAMPLES,
 ) -> pd.DataFrame:
     """Evaluate the candidates and record the choice: the k evaluation table.
 
