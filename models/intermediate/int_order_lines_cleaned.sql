@@ -33,25 +33,24 @@ prefix_non_product_codes as (
 
 ),
 
-copies_numbered as (
+first_copies as (
 
-    -- NULLs fall into the same partition, so missing values count as equal here.
-    select
-        raw_row_number,
-        row_number() over (
-            partition by
-                invoice_id,
-                stock_code,
-                description,
-                quantity,
-                invoiced_at,
-                unit_price,
-                customer_id,
-                country
-            order by raw_row_number
-        ) as copy_number
-
+    -- The first of each set of identical lines. Lines without a customer are left out: they are
+    -- excluded as missing_customer before the duplicate rule is tried, so whether they are copies
+    -- never matters (and a hash aggregate over three quarters of the lines is cheaper than a
+    -- window over all of them). GROUP BY puts NULLs together, so missing values count as equal.
+    select min(raw_row_number) as raw_row_number
     from order_lines
+    where customer_id is not null
+    group by
+        invoice_id,
+        stock_code,
+        description,
+        quantity,
+        invoiced_at,
+        unit_price,
+        customer_id,
+        country
 
 ),
 
@@ -59,7 +58,8 @@ flagged as (
 
     select
         order_lines.*,
-        copies_numbered.copy_number > 1 as is_duplicate,
+        order_lines.customer_id is not null
+            and first_copies.raw_row_number is null as is_duplicate,
         exact_non_product_codes.stock_code_upper is not null
             or exists (
                 select 1
@@ -69,8 +69,8 @@ flagged as (
             ) as is_non_product
 
     from order_lines
-    inner join copies_numbered
-        on order_lines.raw_row_number = copies_numbered.raw_row_number
+    left join first_copies
+        on order_lines.raw_row_number = first_copies.raw_row_number
     left join exact_non_product_codes
         on upper(order_lines.stock_code) = exact_non_product_codes.stock_code_upper
 
