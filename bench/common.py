@@ -1,0 +1,54 @@
+"""What every side of the benchmark shares: project paths, the rule lookups and the clustering call.
+
+The cleaning rules that live in seeds (non-product stock codes) and the personas are read from the
+project's seed files, so a baseline cannot drift from the product when a seed changes.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+PROJECT_DIR = Path(__file__).resolve().parents[1]
+SEEDS_DIR = PROJECT_DIR / "seeds"
+BIN_DIR = Path(sys.executable).parent
+
+# The RFM columns every side must agree on (names of the product's fct_customer_rfm).
+RFM_COLUMNS = ["customer_id", "recency_days", "frequency", "monetary", "tenure_days"]
+
+
+def non_product_codes() -> tuple[list[str], list[str]]:
+    """Upper-cased exact codes and prefixes of ``seeds/non_product_stock_codes.csv``."""
+    seed = pd.read_csv(SEEDS_DIR / "non_product_stock_codes.csv", dtype=str)
+    codes = seed["stock_code"].str.strip().str.upper()
+    exact = sorted(set(codes[seed["match_type"] == "exact"]))
+    prefixes = sorted(set(codes[seed["match_type"] == "prefix"]))
+    return exact, prefixes
+
+
+def personas() -> pd.DataFrame:
+    """The ``cluster_personas`` seed, as the dbt models read it."""
+    return pd.read_csv(SEEDS_DIR / "cluster_personas.csv")
+
+
+def segment(rfm: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """The one clustering call, with the settings the dbt project uses by default.
+
+    dbt_project.yml: ``cluster_k: auto``, ``cluster_random_state: 42``, ``cluster_n_init: 10``;
+    the k evaluation caps k at the number of personas, as ``run_segmentation`` does.
+    """
+    from customer_segments.clustering import run_segmentation
+
+    return run_segmentation(rfm[RFM_COLUMNS], personas(), k="auto", random_state=42, n_init=10)
+
+
+def write_outputs(out_dir: Path | None, rfm: pd.DataFrame, tables: dict[str, pd.DataFrame]) -> None:
+    """Persist the RFM and the customer labels (the product persists them in its warehouse)."""
+    if out_dir is None:
+        return
+    out_dir.mkdir(parents=True, exist_ok=True)
+    rfm.to_parquet(out_dir / "rfm.parquet", index=False)
+    tables["customer_clusters"].to_parquet(out_dir / "customer_clusters.parquet", index=False)
+    tables["centroids"].to_parquet(out_dir / "cluster_centroids.parquet", index=False)

@@ -1,0 +1,147 @@
+"""The benchmark measures like with like: both baselines compute the product's RFM, and the runner
+writes its table.
+
+One small generated file (20k lines, seed 42) goes through the runner once for all three sides,
+keeping every run's folder: the product's warehouse and the baselines' RFM outputs are then
+compared customer by customer. No timing is asserted.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+
+# bench/ is not an installed package: it is imported from the project folder.
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from bench import run as bench_run  # noqa: E402
+from bench.baseline_duckdb import compute_rfm as duckdb_rfm  # noqa: E402
+from bench.data import ensure_dataset, parse_size, size_label  # noqa: E402
+
+LINES = 20_000
+RFM_MEASURES = ["recency_days", "frequency", "monetary", "tenure_days"]
+
+
+@pytest.fixture(scope="module")
+def bench_dir(tmp_path_factory) -> Path:
+    """Run the runner once on all sides at a tiny size, keeping the run folders."""
+    out = tmp_path_factory.mktemp("bench")
+    code = bench_run.main([
+        "--sizes", "20k", "--sides", "notebook,duckdb,dbt", "--runs", "1", "--keep",
+        "--data-dir", str(out / "data"),
+        "--results-log", str(out / "results.jsonl"),
+        "--results-md", str(out / "RESULTS.md"),
+    ])
+    assert code == 0
+    yield out
+    # --keep left each run's folder in the system temp dir: remove them.
+    for line in (out / "results.jsonl").read_text().splitlines():
+        shutil.rmtree(json.loads(line)["kept_dir"], ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def runs(bench_dir) -> dict[str, dict]:
+    records = [json.loads(line) for line in (bench_dir / "results.jsonl").read_text().splitlines()]
+    return {record["side"]: record for record in records}
+
+
+@pytest.fixture(scope="module")
+def product_rfm(runs) -> pd.DataFrame:
+    warehouse = Path(runs["dbt"]["kept_dir"]) / "segments.duckdb"
+    with duckdb.connect(str(warehouse), read_only=True) as connection:
+        return connection.sql(
+            "select customer_id, recency_days, frequency, monetary, tenure_days "
+            "from main.fct_customer_rfm"
+        ).df()
+
+
+def assert_same_rfm(product: pd.DataFrame, baseline: pd.DataFrame) -> None:
+    product = product.sort_values("customer_id").reset_index(drop=True)
+    baseline = baseline.sort_values("customer_id").reset_index(drop=True)
+    assert baseline["customer_id"].astype("int64").tolist() == (
+        product["customer_id"].astype("int64").tolist())
+    for column in ["recency_days", "frequency", "tenure_days"]:
+        assert baseline[column].astype("int64").tolist() == (
+            product[column].astype("int64").tolist()), column
+    difference = (baseline["monetary"].astype(float) - product["monetary"].astype(float)).abs()
+    assert difference.max() < 0.005, f"monetary differs by up to {difference.max()}"
+
+
+def test_every_side_ran_and_the_table_lists_it(bench_dir, runs):
+    assert {side: record["status"] for side, record in runs.items()} == {
+        "notebook": "ok", "duckdb": "ok", "dbt": "ok"}
+    assert all(record["peak_rss_mb"] > 0 for record in runs.values())
+    table = (bench_dir / "RESULTS.md").read_text()
+    for name in bench_run.SIDE_NAMES.values():
+        assert f"| 20k | {name} | csv | 1 |" in table
+    # The product's phases come from its run_results.json: every phase but "other" has a node.
+    phases = runs["dbt"]["phases"]
+    assert phases["startup"] > 0 and phases["clustering"] > 0 and phases["tests"] > 0
+    assert "cluster_k_evaluation" in runs["dbt"]["node_seconds"]
+    assert "| 20k | csv | - |" in table  # the phases row
+    assert "## Machine" in table and "dbt-duckdb" in table
+    assert ".venv/bin/python -m bench.run --sizes 20k" in table
+
+
+def test_the_file_exercises_every_cleaning_rule(runs):
+    # Agreement would prove little on a file where the rules never fire.
+    warehouse = Path(runs["dbt"]["kept_dir"]) / "segments.duckdb"
+    with duckdb.connect(str(warehouse), read_only=True) as connection:
+        counts = dict(connection.sql(
+            "select outcome, line_count from main.fct_order_line_audit").fetchall())
+    for outcome in ["missing_customer", "duplicate", "non_product", "invalid_price", "return"]:
+        assert counts[outcome] > 0, outcome
+
+
+def test_notebook_baseline_computes_the_product_rfm(runs, product_rfm):
+    baseline = pd.read_parquet(Path(runs["notebook"]["kept_dir"]) / "out" / "rfm.parquet")
+    assert_same_rfm(product_rfm, baseline)
+
+
+def test_duckdb_baseline_computes_the_product_rfm(runs, product_rfm):
+    baseline = pd.read_parquet(Path(runs["duckdb"]["kept_dir"]) / "out" / "rfm.parquet")
+    assert_same_rfm(product_rfm, baseline)
+
+
+def test_duckdb_baseline_reads_parquet_to_the_same_rfm(bench_dir, product_rfm):
+    parquet = ensure_dataset(LINES, "parquet", data_dir=bench_dir / "data")
+    assert_same_rfm(product_rfm, duckdb_rfm(parquet))
+
+
+def test_every_side_labels_customers_alike(runs):
+    # Same RFM into the same clustering call: the same persona for every customer.
+    warehouse = Path(runs["dbt"]["kept_dir"]) / "segments.duckdb"
+    with duckdb.connect(str(warehouse), read_only=True) as connection:
+        product = connection.sql(
+            "select customer_id, persona_key from main.customer_clusters").df()
+    for side in ["notebook", "duckdb"]:
+        labels = pd.read_parquet(Path(runs[side]["kept_dir"]) / "out" /
+                                 "customer_clusters.parquet")
+        merged = product.merge(labels, on="customer_id", suffixes=("_product", "_baseline"))
+        assert len(merged) == len(product)
+        assert (merged["persona_key_product"] == merged["persona_key_baseline"]).all(), side
+
+
+def test_memory_limit_reaches_the_profile(tmp_path):
+    import yaml
+
+    bench_run.write_profiles(tmp_path, "4GB")
+    profiles = yaml.safe_load((tmp_path / "profiles.yml").read_text())
+    output = profiles["customer_segments"]["outputs"]["dev"]
+    assert output["settings"] == {"memory_limit": "4GB"}
+    assert output["threads"] == 1  # the project's settings are kept
+
+
+@pytest.mark.parametrize(
+    ("text", "lines", "label"),
+    [("0.5M", 500_000, "0.5M"), ("50k", 50_000, "50k"), ("100M", 100_000_000, "100M")],
+)
+def test_sizes_read_and_print_alike(text, lines, label):
+    assert parse_size(text) == lines
+    assert size_label(lines) == label
