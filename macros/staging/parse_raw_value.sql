@@ -1,33 +1,30 @@
 {#
-    Staging's guard against silently wrong data: `parsed_sql` is the typed value of the raw text
-    `raw_sql`; where the raw text is present but does not parse, the build stops with a message
-    that names the file, the column, the rule and the offending value with its row number.
+    Staging's guard against silently wrong data: `parsed_column` holds the typed value of the raw
+    text `raw_column`; where the raw text is present but did not parse, the build stops with a
+    message that names the file, the column, the rule and the offending value with its row
+    number. Parse in one CTE and check in the next, so each value is parsed once.
 #}
-{% macro parse_raw_value(parsed_sql, raw_sql, column_name, rule, row_number_sql="raw_row_number") %}
+{% macro checked_raw_value(parsed_column, raw_column, column_name, rule, row_number_column="raw_row_number") %}
     case
-        when {{ raw_sql }} is not null and {{ parsed_sql }} is null
+        when {{ raw_column }} is not null and {{ parsed_column }} is null
             then {{ raise_error(dbt.concat([
                 "'Raw orders file " ~ (var('raw_orders_path') | replace("'", "''"))
                     ~ ": column " ~ column_name ~ " " ~ rule ~ "; found '''",
-                raw_sql,
+                raw_column,
                 "''' on data row '",
-                dbt.safe_cast(row_number_sql, api.Column.translate_type("string")),
+                dbt.safe_cast(row_number_column, api.Column.translate_type("string")),
             ])) }}
-        else {{ parsed_sql }}
+        else {{ parsed_column }}
     end
 {% endmacro %}
 
 
 {#-
-    The value of raw text when it is a whole number ("17850" or "17850.0"), else NULL. Parsed as
-    a double, exact for whole numbers up to 2^53, and six times faster than a wide decimal.
+    The whole number held by a number (a double, exact for whole numbers up to 2^53), or NULL
+    when it has a fraction: `17850.0` is customer 17850, `17850.5` is nobody.
 -#}
-{% macro whole_number_from_text(raw_sql) %}
-    case
-        when {{ dbt.safe_cast(raw_sql, "double precision") }}
-            = floor({{ dbt.safe_cast(raw_sql, "double precision") }})
-            then cast({{ dbt.safe_cast(raw_sql, "double precision") }} as bigint)
-    end
+{% macro whole_number(number_column) %}
+    case when {{ number_column }} = floor({{ number_column }}) then cast({{ number_column }} as bigint) end
 {% endmacro %}
 
 

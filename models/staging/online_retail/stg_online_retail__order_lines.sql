@@ -23,34 +23,54 @@ trimmed as (
 
 ),
 
+numbers as (
+
+    select
+        *,
+        {{ dbt.safe_cast('raw_customer_id', 'double precision') }} as customer_id_number,
+        {{ dbt.safe_cast('raw_quantity', 'double precision') }} as quantity_number,
+        {{ dbt.safe_cast('raw_unit_price', 'numeric(18, 4)') }} as parsed_unit_price,
+        {{ parse_timestamp('raw_invoice_date', var('raw_orders_timestamp_formats')) }}
+            as parsed_invoiced_at
+
+    from trimmed
+
+),
+
 parsed as (
+
+    select
+        *,
+        {{ whole_number('customer_id_number') }} as parsed_customer_id,
+        {{ whole_number('quantity_number') }} as parsed_quantity
+
+    from numbers
+
+),
+
+checked as (
 
     select
         raw_row_number,
         upper(raw_invoice_no) as invoice_id,
         raw_stock_code as stock_code,
-        {{ parse_raw_value(
-            whole_number_from_text('raw_customer_id'), 'raw_customer_id',
+        {{ checked_raw_value('parsed_customer_id', 'raw_customer_id',
             'CustomerID', 'must be a whole number or blank') }} as customer_id,
 
         raw_description as description,
         raw_country as country,
 
-        {{ parse_raw_value(
-            whole_number_from_text('raw_quantity'), 'raw_quantity',
+        {{ checked_raw_value('parsed_quantity', 'raw_quantity',
             'Quantity', 'must be a whole number') }} as quantity,
-        {{ parse_raw_value(
-            dbt.safe_cast('raw_unit_price', 'numeric(18, 4)'), 'raw_unit_price',
+        {{ checked_raw_value('parsed_unit_price', 'raw_unit_price',
             'UnitPrice', 'must be a number with a dot as decimal separator') }} as unit_price,
 
-        {{ parse_raw_value(
-            parse_timestamp('raw_invoice_date', var('raw_orders_timestamp_formats')),
-            'raw_invoice_date', 'InvoiceDate',
+        {{ checked_raw_value('parsed_invoiced_at', 'raw_invoice_date', 'InvoiceDate',
             'must be a date in one of the layouts of the var raw_orders_timestamp_formats ('
                 ~ (var('raw_orders_timestamp_formats') | join(' | ')) ~ ')'
         ) }} as invoiced_at
 
-    from trimmed
+    from parsed
 
 ),
 
@@ -74,7 +94,7 @@ final as (
 
         invoiced_at
 
-    from parsed
+    from checked
 
 )
 
