@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from pathlib import Path
 
 import duckdb
@@ -24,7 +23,7 @@ import pandas as pd
 if __package__ in (None, ""):  # run as a script: make `bench` importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import non_product_codes, segment, write_outputs  # noqa: E402
+from bench.common import non_product_codes, run_side  # noqa: E402
 
 CSV_READER = """
     select
@@ -154,15 +153,7 @@ def main(argv: list[str] | None = None) -> int:
                                   {"path": str(args.input)}).fetchall()
         print(plan[0][1])
         return 0
-    started = time.perf_counter()
-    rfm = compute_rfm(args.input, connection)
-    rfm_seconds = time.perf_counter() - started
-    tables = segment(rfm)
-    write_outputs(args.out_dir, rfm, tables)
-    k = int(tables["k_evaluation"].loc[lambda t: t["is_chosen"], "k"].iloc[0])
-    print(f"customers={len(rfm)} k={k} rfm_seconds={rfm_seconds:.2f} "
-          f"total_seconds={time.perf_counter() - started:.2f}")
-    return 0
+    return run_side(lambda: compute_rfm(args.input, connection), args.out_dir)
 
 
 if __name__ == "__main__":

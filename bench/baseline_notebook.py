@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from pathlib import Path
 
 import pandas as pd
@@ -27,7 +26,7 @@ import pandas as pd
 if __package__ in (None, ""):  # run as a script: make `bench` importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import non_product_codes, segment, write_outputs  # noqa: E402
+from bench.common import non_product_codes, run_side  # noqa: E402
 
 
 def compute_rfm(path: Path) -> pd.DataFrame:
@@ -88,15 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("input", type=Path, help="Kaggle-layout CSV (ISO-8859-1)")
     parser.add_argument("--out-dir", type=Path, help="write rfm and cluster tables here")
     args = parser.parse_args(argv)
-    started = time.perf_counter()
-    rfm = compute_rfm(args.input)
-    rfm_seconds = time.perf_counter() - started
-    tables = segment(rfm)
-    write_outputs(args.out_dir, rfm, tables)
-    k = int(tables["k_evaluation"].loc[lambda t: t["is_chosen"], "k"].iloc[0])
-    print(f"customers={len(rfm)} k={k} rfm_seconds={rfm_seconds:.2f} "
-          f"total_seconds={time.perf_counter() - started:.2f}")
-    return 0
+    return run_side(lambda: compute_rfm(args.input), args.out_dir)
 
 
 if __name__ == "__main__":

@@ -7,6 +7,8 @@ project's seed files, so a baseline cannot drift from the product when a seed ch
 from __future__ import annotations
 
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -52,3 +54,19 @@ def write_outputs(out_dir: Path | None, rfm: pd.DataFrame, tables: dict[str, pd.
     rfm.to_parquet(out_dir / "rfm.parquet", index=False)
     tables["customer_clusters"].to_parquet(out_dir / "customer_clusters.parquet", index=False)
     tables["centroids"].to_parquet(out_dir / "cluster_centroids.parquet", index=False)
+
+
+def run_side(compute_rfm: Callable[[], pd.DataFrame], out_dir: Path | None) -> int:
+    """Time one baseline: its RFM, then the shared clustering call and the outputs.
+
+    Prints the line the runner reads: ``customers=... k=... rfm_seconds=... total_seconds=...``.
+    """
+    started = time.perf_counter()
+    rfm = compute_rfm()
+    rfm_seconds = time.perf_counter() - started
+    tables = segment(rfm)
+    write_outputs(out_dir, rfm, tables)
+    k = int(tables["k_evaluation"].loc[lambda t: t["is_chosen"], "k"].iloc[0])
+    print(f"customers={len(rfm)} k={k} rfm_seconds={rfm_seconds:.2f} "
+          f"total_seconds={time.perf_counter() - started:.2f}")
+    return 0
