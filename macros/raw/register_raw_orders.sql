@@ -1,8 +1,9 @@
 {#
     Reading files is the only DuckDB-specific part of the project. This on-run-start hook checks
     the raw order file named by the `raw_orders_path` var (or the RAW_ORDERS_PATH environment
-    variable) and exposes it as the view that the `online_retail.order_lines` source points at.
-    On another warehouse the same source is a loaded table and this hook is not needed.
+    variable), loads it into the table raw.online_retail_order_lines_loaded (the "EL" of ELT) and
+    exposes it as the view that the `online_retail.order_lines` source points at. On another
+    warehouse the same source is a table loaded by an EL tool and this hook is not needed.
 
     The view keeps the Kaggle column names whatever the layout of the file (Kaggle data.csv,
     Online Retail II, or Parquet with either naming), every value as text, and numbers the lines
@@ -165,16 +166,34 @@
 
     {%- set relation = api.Relation.create(
         database=target.database, schema=var("raw_schema"), identifier="online_retail_order_lines") -%}
+    {%- set loaded = api.Relation.create(
+        database=target.database, schema=var("raw_schema"),
+        identifier="online_retail_order_lines_loaded") -%}
     {%- do adapter.create_schema(relation) -%}
-    {%- set create_view -%}
-        create or replace view {{ relation }} as
+    {#-
+        Load, then number. The file is copied into a table as text in one parallel scan that
+        keeps the file's order (DuckDB preserves insertion order), so a row's rowid is its place
+        in the file. Numbering while reading (row_number() over ()) would make the whole read
+        single-threaded: at 50M lines it cost 54 s against 25 s for the load and 14 s for staging.
+    -#}
+    {%- set load_sql -%}
+        create or replace table {{ loaded }} as
         select
-            row_number() over () as raw_row_number,
             {%- for canonical, file_column in mapping.items() %}
             cast({{ adapter.quote(file_column) }} as varchar) as {{ adapter.quote(canonical) }}
             {{- "," if not loop.last }}
             {%- endfor %}
         from {{ reader }}
+    {%- endset -%}
+    {%- do run_query(load_sql) -%}
+    {%- set create_view -%}
+        create or replace view {{ relation }} as
+        select
+            rowid + 1 as raw_row_number,
+            {%- for canonical in mapping.keys() %}
+            {{ adapter.quote(canonical) }}{{ "," if not loop.last }}
+            {%- endfor %}
+        from {{ loaded }}
     {%- endset -%}
     {%- do run_query(create_view) -%}
     {{ log("Raw orders: " ~ path ~ " (" ~ encoding ~ ") registered as " ~ relation, info=true) }}

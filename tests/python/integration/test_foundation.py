@@ -36,6 +36,24 @@ def test_audit_counts_every_raw_line_by_outcome(default_build: DbtRun, default_l
     assert (audit["line_count"] > 0).all(), audit
 
 
+def test_every_raw_line_keeps_its_file_position_and_its_outcome(
+    default_build: DbtRun, default_lines: pd.DataFrame
+):
+    # raw_row_number is the line's place in the file (the hook loads the file in parallel and
+    # numbers lines by insertion order): line by line, the invoice and the outcome must be those
+    # the independent pandas rules give to the line at that position.
+    lines = default_build.query(
+        "select raw_row_number, invoice_id, outcome"
+        " from main_intermediate.int_order_lines_cleaned order by raw_row_number"
+    )
+    assert len(default_lines) > 4 * 122_880  # several row groups, so the load ran in parallel
+    assert lines["raw_row_number"].tolist() == list(range(1, len(default_lines) + 1))
+    mismatched = (lines["invoice_id"].to_numpy() != default_lines["invoice_id"].to_numpy()) | (
+        lines["outcome"].to_numpy() != default_lines["outcome"].to_numpy()
+    )
+    assert not mismatched.any(), lines[mismatched].head()
+
+
 def test_every_model_is_built_and_every_test_passes(default_build: DbtRun):
     assert "Completed successfully" in default_build.output
     tables = set(
