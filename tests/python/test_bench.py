@@ -145,3 +145,23 @@ def test_memory_limit_reaches_the_profile(tmp_path):
 def test_sizes_read_and_print_alike(text, lines, label):
     assert parse_size(text) == lines
     assert size_label(lines) == label
+
+
+def test_linearity_is_judged_within_each_memory_limit():
+    from bench.run import targets
+
+    def measured(median: float) -> dict:
+        return {"n": 1, "ok": 1, "median": median, "phases": {"startup": 4.0}}
+
+    series = {
+        ("dbt", "csv", 10_000_000, "4GB"): measured(54.0),  # 50 s of work
+        ("dbt", "csv", 100_000_000, "4GB"): measured(504.0),  # 500 s: x10 for x10 lines
+        ("dbt", "csv", 10_000_000, None): measured(24.0),  # 20 s
+        ("dbt", "csv", 100_000_000, None): measured(404.0),  # 400 s: x20 for x10 lines
+    }
+    linear = [line for line in targets(series) if line.startswith("- linear")]
+    assert len(linear) == 2, linear
+    limited = next(line for line in linear if "memory_limit 4GB" in line)
+    unlimited = next(line for line in linear if "memory_limit" not in line)
+    assert "10M -> 100M" in limited and "x10.0 for x10" in limited and limited.endswith("**met**")
+    assert "x20.0 for x10" in unlimited and unlimited.endswith("**MISSED**")
