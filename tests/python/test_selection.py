@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.metrics import silhouette_score
 
 from customer_segments.selection import (
     assign_customers,
@@ -12,6 +13,7 @@ from customer_segments.selection import (
     evaluate_k,
     fit_centroids,
     select_k,
+    silhouette_scores,
 )
 
 
@@ -184,3 +186,24 @@ def test_margin_is_zero_on_a_boundary():
     centroids = np.array([[-1.0, 0.0], [1.0, 0.0]])
     labels, distance, margin = assign_customers(np.array([[0.0, 0.0]]), centroids)
     assert labels.tolist() == [0] and distance.tolist() == [1.0] and margin.tolist() == [0.0]
+
+
+def test_silhouette_scores_equal_scikit_learn_for_every_labeling():
+    rng = np.random.default_rng(7)
+    X = np.vstack([blobs(3, n_per=50, seed=1), blobs(3, n_per=50, seed=1)[:20]])  # with copies
+    labelings = [
+        rng.integers(0, 2, len(X)),
+        np.where(np.arange(len(X)) % 3 == 0, 7, 3),  # labels need not be 0..k-1
+        np.r_[[9], rng.integers(0, 4, len(X) - 1)],  # a cluster of one row scores 0
+        np.repeat(np.arange(len(X) // 5 + 1), 5)[: len(X)],  # many small clusters
+    ]
+    expected = [silhouette_score(X, labels) for labels in labelings]
+    # chunk_rows smaller than, not dividing, and larger than the rows: the same scores
+    for chunk_rows in (7, 64, 1000):
+        observed = silhouette_scores(X, labelings, chunk_rows=chunk_rows)
+        np.testing.assert_allclose(observed, expected, rtol=0, atol=1e-12)
+
+
+def test_silhouette_scores_need_two_clusters():
+    with pytest.raises(ValueError, match="two clusters"):
+        silhouette_scores(blobs(2, n_per=10), [np.zeros(20, dtype=int)])
