@@ -246,8 +246,9 @@ def dbt_phases(work_dir: Path, process_seconds: float) -> tuple[dict, dict]:
         phases[phase] += result["execution_time"]
         if uid.startswith("model."):
             node_seconds[uid.split(".")[-1]] = round(result["execution_time"], 3)
-        elif result["execution_time"] >= 1.0:  # the heavy tests, kept for profiling
-            node_seconds["test:" + uid.split(".")[2]] = round(result["execution_time"], 3)
+        elif result["execution_time"] >= 1.0:  # heavy tests and hooks, kept for profiling
+            kind = "hook" if uid.startswith("operation.") else "test"
+            node_seconds[f"{kind}:" + uid.split(".")[2]] = round(result["execution_time"], 3)
         for timing in result.get("timing", []):
             started = dt.datetime.fromisoformat(timing["started_at"].replace("Z", "+00:00"))
             first_start = started if first_start is None else min(first_start, started)
@@ -405,7 +406,8 @@ def summarize(runs: list[Run]) -> dict:
         if ok[0].side == "dbt" and ok[0].phases:
             summary["phases"] = {p: statistics.median(r.phases.get(p, 0.0) for r in ok)
                                  for p in PHASES}
-            models = sorted({m for r in ok for m in r.node_seconds if not m.startswith("test:")})
+            models = sorted({m for r in ok for m in r.node_seconds
+                             if not m.startswith(("test:", "hook:"))})
             summary["models"] = {m: statistics.median(r.node_seconds.get(m, 0.0) for r in ok)
                                  for m in models}
         elif all(r.phases for r in ok):

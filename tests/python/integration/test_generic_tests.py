@@ -7,6 +7,8 @@ import subprocess
 import textwrap
 from pathlib import Path
 
+import duckdb
+
 from .conftest import DBT, PROJECT_DIR
 
 
@@ -21,6 +23,11 @@ def _project(tmp_path: Path, rows: str) -> Path:
         macro-paths: ["{PROJECT_DIR / 'macros' / 'generic_tests'}"]
         flags:
           send_anonymous_usage_stats: false
+        dispatch:
+          - macro_namespace: dbt
+            search_order: ["generic_tests_check", "dbt"]
+        data_tests:
+          +store_failures: true
     """))
     (project / "profiles.yml").write_text(textwrap.dedent(f"""
         generic_tests_check:
@@ -31,7 +38,7 @@ def _project(tmp_path: Path, rows: str) -> Path:
               path: "{tmp_path / 'check.duckdb'}"
               threads: 1
     """))
-    (project / "seeds" / "grid.csv").write_text("r,f,amount\n" + rows)
+    (project / "seeds" / "grid.csv").write_text("r,f,amount,line\n" + rows)
     (project / "seeds" / "_seeds.yml").write_text(textwrap.dedent("""
         seeds:
           - name: grid
@@ -45,6 +52,9 @@ def _project(tmp_path: Path, rows: str) -> Path:
                   - expression_is_true:
                       arguments:
                         expression: "amount >= 0"
+              - name: line
+                data_tests:
+                  - unique
     """))
     return project
 
@@ -58,13 +68,24 @@ def _build(project: Path) -> subprocess.CompletedProcess:
 
 
 def test_generic_tests_pass_on_good_rows(tmp_path: Path):
-    run = _build(_project(tmp_path, "1,1,10\n1,2,0\n2,1,5\n"))
+    run = _build(_project(tmp_path, "1,1,10,3\n1,2,0,1\n2,1,5,2\n"))
     assert run.returncode == 0, run.stdout[-3000:]
-    assert "PASS=3" in run.stdout
+    assert "PASS=4" in run.stdout
 
 
 def test_generic_tests_fail_on_a_duplicate_pair_and_a_false_expression(tmp_path: Path):
-    run = _build(_project(tmp_path, "1,1,10\n1,1,3\n2,1,-5\n"))
+    run = _build(_project(tmp_path, "1,1,10,7\n1,1,3,7\n2,1,-5,7\n3,1,1,8\n3,2,1,\n4,1,1,\n"))
     assert run.returncode != 0
     assert "FAIL 1 unique_combination_of_columns_grid_r__f" in run.stdout
     assert "FAIL 1 expression_is_true_grid_amount__amount_0" in run.stdout
+    # The project's unique (sort and compare, see macros/generic_tests/test_unique.sql) ran and
+    # reports what dbt's own does: each repeated value once with its count; NULLs are ignored.
+    assert "FAIL 1 unique_grid_line" in run.stdout
+    with duckdb.connect(str(tmp_path / "check.duckdb"), read_only=True) as connection:
+        failures = connection.execute(
+            "select unique_field, n_records from main_dbt_test__audit.unique_grid_line"
+        ).fetchall()
+    assert failures == [(7, 3)]
+    compiled_dir = tmp_path / "project" / "target" / "compiled"
+    compiled = next(compiled_dir.rglob("unique_grid_line.sql")).read_text()
+    assert "previous_value" in compiled
