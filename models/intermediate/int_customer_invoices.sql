@@ -7,7 +7,17 @@ with
 
 kept_order_lines as (
 
-    select * from {{ ref('int_order_lines_cleaned') }}
+    -- Only the columns used below: this CTE is read three times, so the warehouse may hold it
+    -- in memory (DuckDB does), and at 100M lines every extra column is gigabytes.
+    select
+        customer_id,
+        invoice_id,
+        country,
+        invoiced_at,
+        line_amount,
+        is_purchase,
+        is_return
+    from {{ ref('int_order_lines_cleaned') }}
     where is_kept
 
 ),
