@@ -165,3 +165,20 @@ def test_linearity_is_judged_within_each_memory_limit():
     unlimited = next(line for line in linear if "memory_limit" not in line)
     assert "10M -> 100M" in limited and "x10.0 for x10" in limited and limited.endswith("**met**")
     assert "x20.0 for x10" in unlimited and unlimited.endswith("**MISSED**")
+
+
+def test_k_selection_is_judged_on_growth_and_share():
+    from bench.run import targets
+
+    def measured(median: float, k_seconds: float) -> dict:
+        return {"n": 1, "ok": 1, "median": median, "phases": {"startup": 4.0},
+                "models": {"cluster_k_evaluation": k_seconds}}
+
+    def verdict(small_k: float, large_k: float, large_total: float) -> str:
+        series = {("dbt", "csv", 5_000_000, None): measured(20.0, small_k),
+                  ("dbt", "csv", 50_000_000, None): measured(large_total, large_k)}
+        return next(line for line in targets(series) if line.startswith("- k selection"))
+
+    assert verdict(1.6, 2.9, 73.5).endswith("**met**")  # x1.8 for x10 lines, 4% of the run
+    assert verdict(1.6, 16.0, 200.0).endswith("**MISSED**")  # follows the lines
+    assert verdict(10.0, 12.0, 60.0).endswith("**MISSED**")  # flat but a fifth of the run
