@@ -182,3 +182,8 @@ def test_k_selection_is_judged_on_growth_and_share():
     assert verdict(1.6, 2.9, 73.5).endswith("**met**")  # x1.8 for x10 lines, 4% of the run
     assert verdict(1.6, 16.0, 200.0).endswith("**MISSED**")  # follows the lines
     assert verdict(10.0, 12.0, 60.0).endswith("**MISSED**")  # flat but a fifth of the run
+    # The span is the widest of 5x+ ending at the largest size, not the last step.
+    series = {("dbt", "csv", lines, None): measured(total, k_seconds) for lines, total, k_seconds
+              in ((5_000_000, 17.0, 1.6), (50_000_000, 73.5, 2.9), (100_000_000, 147.0, 4.2))}
+    line = next(line for line in targets(series) if line.startswith("- k selection"))
+    assert "from 5M to 100M" in line and line.endswith("**met**"), line
