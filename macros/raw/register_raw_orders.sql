@@ -206,7 +206,20 @@
                 {%- endfor %}
             from {{ reader }}
         {%- endset -%}
+        {#-
+            The numbering rests on the load keeping the file's order, which a profile may have
+            switched off (preserve_insertion_order: false, DuckDB's advice to save memory): it
+            is switched on for the load alone, then put back as it was.
+        -#}
+        {%- set keeps_order = run_query(
+            "select current_setting('preserve_insertion_order')").columns[0].values()[0] -%}
+        {%- if not keeps_order -%}
+            {%- do run_query("set preserve_insertion_order = true") -%}
+        {%- endif -%}
         {%- do run_query(load_sql) -%}
+        {%- if not keeps_order -%}
+            {%- do run_query("set preserve_insertion_order = false") -%}
+        {%- endif -%}
         {%- set create_view -%}
             create or replace view {{ relation }} as
             select

@@ -35,10 +35,12 @@ def run_dbt(
     work_dir: Path,
     raw_orders_path: Path | None = None,
     extra_env: dict[str, str] | None = None,
+    profiles_dir: Path = PROJECT_DIR,
 ) -> DbtRun:
     """Run dbt on the project with the warehouse, target and logs inside `work_dir`.
 
-    Only the documented settings change between runs: RAW_ORDERS_PATH and SEGMENTS_DUCKDB_PATH.
+    Only the documented settings change between runs: RAW_ORDERS_PATH and SEGMENTS_DUCKDB_PATH
+    (and, for tests of the profile itself, the folder of profiles.yml).
     """
     work_dir.mkdir(parents=True, exist_ok=True)
     warehouse = work_dir / "segments.duckdb"
@@ -50,7 +52,7 @@ def run_dbt(
         str(DBT),
         *args,
         "--project-dir", str(PROJECT_DIR),
-        "--profiles-dir", str(PROJECT_DIR),
+        "--profiles-dir", str(profiles_dir),
         "--target-path", str(work_dir / "target"),
         "--log-path", str(work_dir / "logs"),
     ]

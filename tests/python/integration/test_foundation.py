@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import yaml
 
-from .conftest import DbtRun, generate, run_dbt
+from .conftest import PROJECT_DIR, DbtRun, generate, run_dbt
 from .independent_cleaning import RAW_COLUMNS, classify, read_raw
 
 KEY_COLUMNS = ["customer_id", "recency_days", "tenure_days", "frequency", "monetary"]
@@ -52,6 +53,27 @@ def test_every_raw_line_keeps_its_file_position_and_its_outcome(
         lines["outcome"].to_numpy() != default_lines["outcome"].to_numpy()
     )
     assert not mismatched.any(), lines[mismatched].head()
+
+
+def test_lines_keep_their_file_position_when_the_profile_lets_duckdb_reorder(
+    default_data: tuple[Path, Path], default_lines: pd.DataFrame, tmp_path: Path
+):
+    # A user may set preserve_insertion_order: false in profiles.yml (DuckDB's advice for
+    # memory); the load that numbers the lines must keep the file's order all the same.
+    profile = yaml.safe_load((PROJECT_DIR / "profiles.yml").read_text())
+    for output in profile["customer_segments"]["outputs"].values():
+        output.setdefault("settings", {})["preserve_insertion_order"] = False
+    (tmp_path / "profiles.yml").write_text(yaml.safe_dump(profile))
+    run = run_dbt(["run", "--select", "stg_online_retail__order_lines"], tmp_path / "build",
+                  default_data[0], profiles_dir=tmp_path)
+    assert run.returncode == 0, run.output[-5000:]
+    lines = run.query(
+        "select raw_row_number, invoice_id, stock_code"
+        " from main_staging.stg_online_retail__order_lines order by raw_row_number"
+    )
+    assert lines["raw_row_number"].tolist() == list(range(1, len(default_lines) + 1))
+    assert lines["invoice_id"].tolist() == default_lines["invoice_id"].tolist()
+    assert lines["stock_code"].tolist() == default_lines["stock_code"].tolist()
 
 
 def test_every_model_is_built_and_every_test_passes(default_build: DbtRun):
