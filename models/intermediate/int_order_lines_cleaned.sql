@@ -121,8 +121,12 @@ non_product_codes_found as (
         or exists (
             select 1
             from prefix_non_product_codes
-            where upper(stock_codes.stock_code) like {{ dbt.concat([
-                'prefix_non_product_codes.stock_code_prefix_upper', "'%'"]) }}
+            -- A plain comparison of the first characters, not LIKE: `_` in gift_0001 would
+            -- be a LIKE wildcard and match GIFTX0001 too.
+            where left(
+                upper(stock_codes.stock_code),
+                {{ dbt.length('prefix_non_product_codes.stock_code_prefix_upper') }}
+            ) = prefix_non_product_codes.stock_code_prefix_upper
         )
 
 ),
