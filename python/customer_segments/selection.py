@@ -105,8 +105,9 @@ def silhouette_scores(
     The same value as ``sklearn.metrics.silhouette_score(X, labels)`` for each labeling (a
     test holds them equal), but the pairwise distances are computed once for all labelings
     instead of once per candidate k: a block of ``chunk_rows`` rows at a time, so memory stays
-    at ``chunk_rows x len(X)`` distances. Each labeling needs at least two labels; a row alone
-    in its cluster scores 0, as in scikit-learn. Measured on 2 cores with 10,000 rows and the
+    at ``chunk_rows x len(X)`` distances. Each labeling needs 2 to ``len(X) - 1`` labels (as
+    scikit-learn asks); a row alone in its cluster scores 0, as in scikit-learn. ``X`` is taken
+    as float64 (float32 input therefore differs from scikit-learn's float32 arithmetic by ~1e-10). Measured on 2 cores with 10,000 rows and the
     nine candidates k = 2..10: 1.3 s, against 6.7 s for nine calls of scikit-learn's.
     """
     X = np.asarray(X, dtype=float)
@@ -115,8 +116,10 @@ def silhouette_scores(
     blocks, offset = [], 0
     for labels in labelings:
         _, cluster, counts = np.unique(np.asarray(labels), return_inverse=True, return_counts=True)
-        if len(counts) < 2:
-            raise ValueError("a silhouette needs at least two clusters")
+        if not 2 <= len(counts) <= n - 1:
+            raise ValueError(
+                f"a silhouette needs 2 to {n - 1} clusters of the {n} rows; got {len(counts)}"
+            )
         block = np.zeros((n, len(counts)))
         block[np.arange(n), cluster] = 1.0
         blocks.append(block)

@@ -204,6 +204,10 @@ def test_silhouette_scores_equal_scikit_learn_for_every_labeling():
         np.testing.assert_allclose(observed, expected, rtol=0, atol=1e-12)
 
 
-def test_silhouette_scores_need_two_clusters():
-    with pytest.raises(ValueError, match="two clusters"):
-        silhouette_scores(blobs(2, n_per=10), [np.zeros(20, dtype=int)])
+@pytest.mark.parametrize("labels", [np.zeros(20, dtype=int), np.arange(20)])
+def test_silhouette_scores_need_2_to_n_minus_1_clusters(labels):
+    # scikit-learn raises for one cluster and for one cluster per row; so must this.
+    with pytest.raises(ValueError):
+        silhouette_score(blobs(2, n_per=10), labels)
+    with pytest.raises(ValueError, match="2 to 19 clusters of the 20 rows"):
+        silhouette_scores(blobs(2, n_per=10), [labels])
