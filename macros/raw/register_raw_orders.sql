@@ -145,7 +145,10 @@
             "Raw orders path " ~ path ~ " matches " ~ found ~ " files; name one file. "
             ~ raw_orders_setting_hint()) -%}
     {%- endif -%}
-    {%- set size = run_query("select size from read_blob(" ~ quoted_path ~ ")").columns[0].values()[0] -%}
+    {%- set file_facts = run_query(
+        "select size, cast(last_modified as varchar) as modified from read_blob(" ~ quoted_path ~ ")") -%}
+    {%- set size = file_facts.columns[0].values()[0] -%}
+    {%- set modified = file_facts.columns[1].values()[0] -%}
     {%- if size == 0 -%}
         {%- do exceptions.raise_compiler_error(
             "Raw orders file " ~ path ~ " is empty (0 bytes). " ~ raw_orders_setting_hint()) -%}
@@ -196,29 +199,50 @@
             its place in the file. Numbering while reading (row_number() over ()) would make
             the whole read single-threaded: at 50M lines it cost 54 s against 25 s for the load
             and 14 s for staging.
+
+            The copy is kept between invocations: `dbt test` or `dbt run -s <model>` on an
+            unchanged file (same path, size to the byte, modification time to the microsecond,
+            encoding, delimiter and columns) reuse it rather than copying 50M lines again
+            (20 s). --full-refresh always copies. The signature is the table's comment.
         -#}
-        {%- set load_sql -%}
-            create or replace table {{ loaded }} as
-            select
-                {%- for canonical, file_column in mapping.items() %}
-                cast({{ adapter.quote(file_column) }} as varchar) as {{ adapter.quote(canonical) }}
-                {{- "," if not loop.last }}
-                {%- endfor %}
-            from {{ reader }}
-        {%- endset -%}
-        {#-
-            The numbering rests on the load keeping the file's order, which a profile may have
-            switched off (preserve_insertion_order: false, DuckDB's advice to save memory): it
-            is switched on for the load alone, then put back as it was.
-        -#}
-        {%- set keeps_order = run_query(
-            "select current_setting('preserve_insertion_order')").columns[0].values()[0] -%}
-        {%- if not keeps_order -%}
-            {%- do run_query("set preserve_insertion_order = true") -%}
-        {%- endif -%}
-        {%- do run_query(load_sql) -%}
-        {%- if not keeps_order -%}
-            {%- do run_query("set preserve_insertion_order = false") -%}
+        {%- set load_signature = "file=" ~ path ~ "; bytes=" ~ size ~ "; modified=" ~ modified
+            ~ "; encoding=" ~ encoding ~ "; delimiter=" ~ var("raw_orders_delimiter")
+            ~ "; columns=" ~ (mapping.values() | join(",")) -%}
+        {%- set previous = run_query(
+            "select comment from duckdb_tables() where database_name = '" ~ loaded.database
+            ~ "' and schema_name = '" ~ loaded.schema
+            ~ "' and table_name = '" ~ loaded.identifier ~ "'") -%}
+        {%- set unchanged = not flags.FULL_REFRESH and previous.rows | length == 1
+            and previous.columns[0].values()[0] == load_signature -%}
+        {%- if unchanged -%}
+            {{ log("Raw orders: " ~ path ~ " is unchanged since it was loaded into " ~ loaded
+                   ~ ": the copy is reused (--full-refresh loads it again)", info=true) }}
+        {%- else -%}
+            {%- set load_sql -%}
+                create or replace table {{ loaded }} as
+                select
+                    {%- for canonical, file_column in mapping.items() %}
+                    cast({{ adapter.quote(file_column) }} as varchar) as {{ adapter.quote(canonical) }}
+                    {{- "," if not loop.last }}
+                    {%- endfor %}
+                from {{ reader }}
+            {%- endset -%}
+            {#-
+                The numbering rests on the load keeping the file's order, which a profile may
+                have switched off (preserve_insertion_order: false, DuckDB's advice to save
+                memory): it is switched on for the load alone, then put back as it was.
+            -#}
+            {%- set keeps_order = run_query(
+                "select current_setting('preserve_insertion_order')").columns[0].values()[0] -%}
+            {%- if not keeps_order -%}
+                {%- do run_query("set preserve_insertion_order = true") -%}
+            {%- endif -%}
+            {%- do run_query(load_sql) -%}
+            {%- if not keeps_order -%}
+                {%- do run_query("set preserve_insertion_order = false") -%}
+            {%- endif -%}
+            {%- do run_query("comment on table " ~ loaded ~ " is '"
+                ~ (load_signature | replace("'", "''")) ~ "'") -%}
         {%- endif -%}
         {%- set create_view -%}
             create or replace view {{ relation }} as

@@ -123,3 +123,39 @@ def test_rerun_gives_identical_marts_and_readers_see_whole_builds(default_data, 
     with duckdb.connect(str(warehouse), read_only=True) as connection:
         published = connection.sql("select max(as_of_date) from main.fct_customer_rfm").fetchall()
     assert str(published[0][0]) == "2011-09-01"
+
+
+def test_an_unchanged_raw_file_is_not_copied_again_and_a_changed_one_is(
+    default_data, tmp_path: Path
+):
+    from .conftest import run_dbt
+
+    raw_file = tmp_path / "orders.csv"
+    raw_file.write_bytes(default_data[0].read_bytes())
+    work = tmp_path / "work"
+    reused = "is unchanged since it was loaded"
+
+    first = run_dbt(["build"], work, raw_file)
+    assert first.returncode == 0, first.output[-3000:]
+    assert reused not in first.output
+    lines = first.query("select sum(line_count) as n from main.fct_order_line_audit")["n"].item()
+
+    # `dbt test` on the same file reuses the copy (and still passes).
+    again = run_dbt(["test"], work, raw_file)
+    assert again.returncode == 0, again.output[-3000:]
+    assert reused in again.output
+
+    # One more line: the file changed, so it is copied again and the audit counts the line.
+    with raw_file.open("ab") as handle:
+        handle.write(b"581587,22138,BAKING SET 9 PIECE RETROSPOT ,3,12/9/2011 12:50,4.95,12680,France\n")
+    changed = run_dbt(["build"], work, raw_file)
+    assert changed.returncode == 0, changed.output[-3000:]
+    assert reused not in changed.output
+    assert changed.query(
+        "select sum(line_count) as n from main.fct_order_line_audit")["n"].item() == lines + 1
+
+    # --full-refresh copies whatever the file.
+    refreshed = run_dbt(["run", "--full-refresh", "--select", "stg_online_retail__order_lines"],
+                        work, raw_file)
+    assert refreshed.returncode == 0, refreshed.output[-3000:]
+    assert reused not in refreshed.output
