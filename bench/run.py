@@ -448,6 +448,13 @@ def _series_label(key: tuple) -> str:
     return f"{label} | {fmt}"
 
 
+def _judged_span(sizes) -> tuple[int, int]:
+    """The sizes a growth target compares: the largest, and the largest at most a fifth of it
+    (the issue asks 10M -> 100M), or the smallest when no size is that far below."""
+    large = max(sizes)
+    return max([n for n in sizes if n * 5 <= large] or [min(sizes)]), large
+
+
 def targets(series: dict[tuple, dict]) -> list[str]:
     """Each target of the issue, evaluated on what was measured (CSV input)."""
     lines_out = []
@@ -505,9 +512,7 @@ def targets(series: dict[tuple, dict]) -> list[str]:
                  if side == "dbt" and fmt == "csv" and ml == limit and "median" in s}
         if len(group) < 2:
             continue
-        large = max(group)
-        smaller = [n for n in group if n * 5 <= large] or [min(group)]
-        small = max(smaller)
+        small, large = _judged_span(group)
         s_small, s_large = group[small], group[large]
         work_small = s_small["median"] - s_small.get("phases", {}).get("startup", 0.0)
         work_large = s_large["median"] - s_large.get("phases", {}).get("startup", 0.0)
@@ -528,8 +533,7 @@ def targets(series: dict[tuple, dict]) -> list[str]:
             # (as for linearity), the cost grows at most a quarter as fast as the lines (only
             # reading the customers grows with them; the evaluation itself is capped at
             # max_samples), and it is at most a tenth of the run at the largest size.
-            large = sizes_k[-1]
-            small = max([n for n in sizes_k if n * 5 <= large] or [sizes_k[0]])
+            small, large = _judged_span(sizes_k)
             ratio = k_eval[large] / max(k_eval[small], 1e-9)
             share = k_eval[large] / product_csv[large]["median"]
             verdict = ("met" if ratio <= 0.25 * large / small and share <= 0.10 else "MISSED")

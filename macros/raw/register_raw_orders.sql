@@ -26,11 +26,16 @@
 {% endmacro %}
 
 
-{% macro raw_orders_reader(path, encoding) %}
+{% macro raw_orders_is_parquet(path) %}
+    {{- return((path | lower).endswith('.parquet')) -}}
+{% endmacro %}
+
+
+{% macro raw_orders_reader(path, encoding, file_row_number=false) %}
     {%- set quoted_path = "'" ~ (path | replace("'", "''")) ~ "'" -%}
     {%- set delimiter = var("raw_orders_delimiter") | string -%}
-    {%- if (path | lower).endswith('.parquet') -%}
-        read_parquet({{ quoted_path }})
+    {%- if raw_orders_is_parquet(path) -%}
+        read_parquet({{ quoted_path }}{{ ", file_row_number = true" if file_row_number }})
     {%- else -%}
         read_csv(
             {{ quoted_path }},
@@ -60,7 +65,7 @@
             "The dbt var raw_orders_encoding must be auto, utf-8, latin-1 or utf-16; got: "
             ~ (setting | truncate(40, true, "..."))) -%}
     {%- endif -%}
-    {%- if setting != "auto" or (path | lower).endswith('.parquet') -%}
+    {%- if setting != "auto" or raw_orders_is_parquet(path) -%}
         {{ return(setting) }}
     {%- endif -%}
     {%- if size > var("raw_orders_encoding_sniff_max_bytes") | int -%}
@@ -174,87 +179,77 @@
         database=target.database, schema=var("raw_schema"),
         identifier="online_retail_order_lines_loaded") -%}
     {%- do adapter.create_schema(relation) -%}
-    {%- if (path | lower).endswith('.parquet') -%}
+    {%- set text_columns, canonical_columns = [], [] -%}
+    {%- for canonical, file_column in mapping.items() -%}
+        {%- do text_columns.append("cast(" ~ adapter.quote(file_column) ~ " as varchar) as "
+            ~ adapter.quote(canonical)) -%}
+        {%- do canonical_columns.append(adapter.quote(canonical)) -%}
+    {%- endfor -%}
+    {%- if raw_orders_is_parquet(path) -%}
         {#-
             Parquet numbers its rows itself (file_row_number), so the view reads the file
             directly, in parallel: no copy (at 50M lines the copy took 11 s). A table loaded
             by an earlier build from a CSV file is dropped, so no stale copy stays behind.
         -#}
         {%- do run_query("drop table if exists " ~ loaded) -%}
-        {%- set create_view -%}
-            create or replace view {{ relation }} as
-            select
-                file_row_number + 1 as raw_row_number,
-                {%- for canonical, file_column in mapping.items() %}
-                cast({{ adapter.quote(file_column) }} as varchar) as {{ adapter.quote(canonical) }}
-                {{- "," if not loop.last }}
-                {%- endfor %}
-            from read_parquet('{{ path | replace("'", "''") }}', file_row_number = true)
-        {%- endset -%}
-        {%- do run_query(create_view) -%}
+        {%- set row_number_sql = "file_row_number + 1" -%}
+        {%- set columns_sql = text_columns | join(", ") -%}
+        {%- set from_sql = raw_orders_reader(path, encoding, file_row_number=true) -%}
     {%- else -%}
-        {#-
-            Load, then number. The file is copied into a table as text in one parallel scan
-            that keeps the file's order (DuckDB preserves insertion order), so a row's rowid is
-            its place in the file. Numbering while reading (row_number() over ()) would make
-            the whole read single-threaded: at 50M lines it cost 54 s against 25 s for the load
-            and 14 s for staging.
-
-            The copy is kept between invocations: `dbt test` or `dbt run -s <model>` on an
-            unchanged file (same path, size to the byte, modification time to the microsecond,
-            encoding, delimiter and columns) reuse it rather than copying 50M lines again
-            (20 s). --full-refresh always copies. The signature is the table's comment.
-        -#}
-        {%- set load_signature = "file=" ~ path ~ "; bytes=" ~ size ~ "; modified=" ~ modified
-            ~ "; encoding=" ~ encoding ~ "; delimiter=" ~ var("raw_orders_delimiter")
-            ~ "; columns=" ~ (mapping.values() | join(",")) -%}
-        {%- set previous = run_query(
-            "select comment from duckdb_tables() where database_name = '" ~ loaded.database
-            ~ "' and schema_name = '" ~ loaded.schema
-            ~ "' and table_name = '" ~ loaded.identifier ~ "'") -%}
-        {%- set unchanged = not flags.FULL_REFRESH and previous.rows | length == 1
-            and previous.columns[0].values()[0] == load_signature -%}
-        {%- if unchanged -%}
-            {{ log("Raw orders: " ~ path ~ " is unchanged since it was loaded into " ~ loaded
-                   ~ ": the copy is reused (--full-refresh loads it again)", info=true) }}
-        {%- else -%}
-            {%- set load_sql -%}
-                create or replace table {{ loaded }} as
-                select
-                    {%- for canonical, file_column in mapping.items() %}
-                    cast({{ adapter.quote(file_column) }} as varchar) as {{ adapter.quote(canonical) }}
-                    {{- "," if not loop.last }}
-                    {%- endfor %}
-                from {{ reader }}
-            {%- endset -%}
-            {#-
-                The numbering rests on the load keeping the file's order, which a profile may
-                have switched off (preserve_insertion_order: false, DuckDB's advice to save
-                memory): it is switched on for the load alone, then put back as it was.
-            -#}
-            {%- set keeps_order = run_query(
-                "select current_setting('preserve_insertion_order')").columns[0].values()[0] -%}
-            {%- if not keeps_order -%}
-                {%- do run_query("set preserve_insertion_order = true") -%}
-            {%- endif -%}
-            {%- do run_query(load_sql) -%}
-            {%- if not keeps_order -%}
-                {%- do run_query("set preserve_insertion_order = false") -%}
-            {%- endif -%}
-            {%- do run_query("comment on table " ~ loaded ~ " is '"
-                ~ (load_signature | replace("'", "''")) ~ "'") -%}
-        {%- endif -%}
-        {%- set create_view -%}
-            create or replace view {{ relation }} as
-            select
-                rowid + 1 as raw_row_number,
-                {%- for canonical in mapping.keys() %}
-                {{ adapter.quote(canonical) }}{{ "," if not loop.last }}
-                {%- endfor %}
-            from {{ loaded }}
-        {%- endset -%}
-        {%- do run_query(create_view) -%}
+        {%- do load_raw_orders_copy(loaded, path, reader, text_columns,
+            "file=" ~ path ~ "; bytes=" ~ size ~ "; modified=" ~ modified ~ "; encoding="
+            ~ encoding ~ "; delimiter=" ~ var("raw_orders_delimiter")
+            ~ "; columns=" ~ (mapping.values() | join(","))) -%}
+        {%- set row_number_sql = "rowid + 1" -%}
+        {%- set columns_sql = canonical_columns | join(", ") -%}
+        {%- set from_sql = loaded | string -%}
     {%- endif -%}
+    {%- do run_query("create or replace view " ~ relation ~ " as select " ~ row_number_sql
+        ~ " as raw_row_number, " ~ columns_sql ~ " from " ~ from_sql) -%}
     {{ log("Raw orders: " ~ path ~ " (" ~ encoding ~ ") registered as " ~ relation, info=true) }}
+    {{ return("") }}
+{% endmacro %}
+
+
+{% macro load_raw_orders_copy(loaded, path, reader, text_columns, load_signature) %}
+    {#-
+        Load, then number. The file is copied into `loaded` as text in one parallel scan that
+        keeps the file's order (DuckDB preserves insertion order), so a row's rowid is its place
+        in the file. Numbering while reading (row_number() over ()) would make the whole read
+        single-threaded: at 50M lines it cost 54 s against 25 s for the load and 14 s for
+        staging.
+
+        The copy is kept between invocations: `dbt test` or `dbt run -s <model>` on an unchanged
+        file (same path, size to the byte, modification time to the microsecond, encoding,
+        delimiter and columns: `load_signature`) reuse it rather than copying 50M lines again
+        (20 s). --full-refresh always copies. The signature is the table's comment.
+    -#}
+    {%- set previous = run_query(
+        "select comment from duckdb_tables() where database_name = '" ~ loaded.database
+        ~ "' and schema_name = '" ~ loaded.schema
+        ~ "' and table_name = '" ~ loaded.identifier ~ "'") -%}
+    {%- if not flags.FULL_REFRESH and previous.rows | length == 1
+            and previous.columns[0].values()[0] == load_signature -%}
+        {{ log("Raw orders: " ~ path ~ " is unchanged since it was loaded into " ~ loaded
+               ~ ": the copy is reused (--full-refresh loads it again)", info=true) }}
+        {{ return("") }}
+    {%- endif -%}
+    {#-
+        The numbering rests on the load keeping the file's order, which a profile may have
+        switched off (preserve_insertion_order: false, DuckDB's advice to save memory): it is
+        switched on for the load alone, then put back as it was.
+    -#}
+    {%- set keeps_order = run_query(
+        "select current_setting('preserve_insertion_order')").columns[0].values()[0] -%}
+    {%- if not keeps_order -%}
+        {%- do run_query("set preserve_insertion_order = true") -%}
+    {%- endif -%}
+    {%- do run_query("create or replace table " ~ loaded ~ " as select "
+        ~ (text_columns | join(", ")) ~ " from " ~ reader) -%}
+    {%- if not keeps_order -%}
+        {%- do run_query("set preserve_insertion_order = false") -%}
+    {%- endif -%}
+    {%- do run_query("comment on table " ~ loaded ~ " is '"
+        ~ (load_signature | replace("'", "''")) ~ "'") -%}
     {{ return("") }}
 {% endmacro %}

@@ -147,17 +147,22 @@ def test_sizes_read_and_print_alike(text, lines, label):
     assert size_label(lines) == label
 
 
+def _measured(median: float, k_seconds: float | None = None) -> dict:
+    """A series summary as bench.run.summarize gives it: one good run, 4 s of start-up."""
+    summary = {"n": 1, "ok": 1, "median": median, "phases": {"startup": 4.0}}
+    if k_seconds is not None:
+        summary["models"] = {"cluster_k_evaluation": k_seconds}
+    return summary
+
+
 def test_linearity_is_judged_within_each_memory_limit():
     from bench.run import targets
 
-    def measured(median: float) -> dict:
-        return {"n": 1, "ok": 1, "median": median, "phases": {"startup": 4.0}}
-
     series = {
-        ("dbt", "csv", 10_000_000, "4GB"): measured(54.0),  # 50 s of work
-        ("dbt", "csv", 100_000_000, "4GB"): measured(504.0),  # 500 s: x10 for x10 lines
-        ("dbt", "csv", 10_000_000, None): measured(24.0),  # 20 s
-        ("dbt", "csv", 100_000_000, None): measured(404.0),  # 400 s: x20 for x10 lines
+        ("dbt", "csv", 10_000_000, "4GB"): _measured(54.0),  # 50 s of work
+        ("dbt", "csv", 100_000_000, "4GB"): _measured(504.0),  # 500 s: x10 for x10 lines
+        ("dbt", "csv", 10_000_000, None): _measured(24.0),  # 20 s
+        ("dbt", "csv", 100_000_000, None): _measured(404.0),  # 400 s: x20 for x10 lines
     }
     linear = [line for line in targets(series) if line.startswith("- linear")]
     assert len(linear) == 2, linear
@@ -170,20 +175,17 @@ def test_linearity_is_judged_within_each_memory_limit():
 def test_k_selection_is_judged_on_growth_and_share():
     from bench.run import targets
 
-    def measured(median: float, k_seconds: float) -> dict:
-        return {"n": 1, "ok": 1, "median": median, "phases": {"startup": 4.0},
-                "models": {"cluster_k_evaluation": k_seconds}}
 
     def verdict(small_k: float, large_k: float, large_total: float) -> str:
-        series = {("dbt", "csv", 5_000_000, None): measured(20.0, small_k),
-                  ("dbt", "csv", 50_000_000, None): measured(large_total, large_k)}
+        series = {("dbt", "csv", 5_000_000, None): _measured(20.0, small_k),
+                  ("dbt", "csv", 50_000_000, None): _measured(large_total, large_k)}
         return next(line for line in targets(series) if line.startswith("- k selection"))
 
     assert verdict(1.6, 2.9, 73.5).endswith("**met**")  # x1.8 for x10 lines, 4% of the run
     assert verdict(1.6, 16.0, 200.0).endswith("**MISSED**")  # follows the lines
     assert verdict(10.0, 12.0, 60.0).endswith("**MISSED**")  # flat but a fifth of the run
     # The span is the widest of 5x+ ending at the largest size, not the last step.
-    series = {("dbt", "csv", lines, None): measured(total, k_seconds) for lines, total, k_seconds
+    series = {("dbt", "csv", lines, None): _measured(total, k_seconds) for lines, total, k_seconds
               in ((5_000_000, 17.0, 1.6), (50_000_000, 73.5, 2.9), (100_000_000, 147.0, 4.2))}
     line = next(line for line in targets(series) if line.startswith("- k selection"))
     assert "from 5M to 100M" in line and line.endswith("**met**"), line
