@@ -1,68 +1,192 @@
-"""The atomic publish step, with a stand-in for dbt that writes a small warehouse or fails."""
+"""The publish step: atomic swap, one build per warehouse, nothing left behind by a dead one.
+
+The build itself is a stand-in (a function that writes a small warehouse), so these tests run in
+seconds; the integration suite publishes real dbt builds the same way.
+"""
 
 from __future__ import annotations
 
-import stat
+import os
+import signal
+import subprocess
 import sys
+import textwrap
+import time
 from pathlib import Path
 
 import duckdb
 import pytest
 
 from customer_segments.export import export_marts
-from customer_segments.publish import build_and_publish, work_file_for
+from customer_segments.publish import (
+    ANOTHER_BUILD_EXIT_CODE,
+    BuildFailed,
+    build_and_publish,
+    work_folder_for,
+)
 
-FAKE_DBT = """#!{python}
-import os, sys, duckdb
-path = os.environ["SEGMENTS_DUCKDB_PATH"]
-with duckdb.connect(path) as connection:
-    connection.execute("create table main.marker as select {value} as build")
-sys.exit({exit_code})
-"""
-
-
-def _fake_dbt(tmp_path: Path, value: int, exit_code: int) -> Path:
-    script = tmp_path / f"dbt_{value}_{exit_code}"
-    script.write_text(FAKE_DBT.format(python=sys.executable, value=value, exit_code=exit_code))
-    script.chmod(script.stat().st_mode | stat.S_IEXEC)
-    return script
+ROWS = 1000
 
 
-def _build_marker(warehouse: Path) -> int:
+def _builder(value: int, rows: int = ROWS, fail: bool = False, claim: int | None = None):
+    """A build that writes table main.marker (``rows`` rows holding ``value``)."""
+
+    def build(work: Path) -> dict[str, int]:
+        with duckdb.connect(str(work)) as connection:
+            connection.execute(f"create table main.marker as select {value} as build from range({rows})")
+        if fail:
+            raise BuildFailed("dbt build failed")
+        return {"main.marker": rows if claim is None else claim}
+
+    return build
+
+
+def _published(warehouse: Path) -> tuple[int, int]:
     with duckdb.connect(str(warehouse), read_only=True) as connection:
-        return connection.execute("select build from main.marker").fetchall()[0][0]
+        return connection.execute("select min(build), count(*) from main.marker").fetchall()[0]
 
 
-def test_success_publishes_and_leaves_no_work_file(tmp_path: Path):
+def _leftovers(warehouse: Path) -> list[Path]:
+    return sorted(warehouse.parent.glob(f".{warehouse.name}.build-*"))
+
+
+def test_success_publishes_and_leaves_no_work_folder(tmp_path: Path):
     warehouse = tmp_path / "segments.duckdb"
-    assert build_and_publish(warehouse, dbt_executable=_fake_dbt(tmp_path, 1, 0)) == 0
-    assert _build_marker(warehouse) == 1
-    assert not work_file_for(warehouse).exists()
+    assert build_and_publish(warehouse, build=_builder(1)) == 0
+    assert _published(warehouse) == (1, ROWS)
+    assert _leftovers(warehouse) == []
 
 
 def test_failure_keeps_the_published_warehouse(tmp_path: Path):
     warehouse = tmp_path / "segments.duckdb"
-    build_and_publish(warehouse, dbt_executable=_fake_dbt(tmp_path, 1, 0))
-    assert build_and_publish(warehouse, dbt_executable=_fake_dbt(tmp_path, 2, 1)) == 1
-    assert _build_marker(warehouse) == 1
-    assert not work_file_for(warehouse).exists()
+    build_and_publish(warehouse, build=_builder(1))
+    assert build_and_publish(warehouse, build=_builder(2, fail=True)) == 1
+    assert _published(warehouse) == (1, ROWS)
+    assert _leftovers(warehouse) == []
+
+
+def test_a_work_file_that_lacks_what_the_build_made_is_not_published(tmp_path: Path, capsys):
+    warehouse = tmp_path / "segments.duckdb"
+    build_and_publish(warehouse, build=_builder(1))
+    # The build says it made 1,500 rows, the file holds 1,000: something lost them.
+    assert build_and_publish(warehouse, build=_builder(2, claim=1500)) == 1
+    assert "main.marker (1000 rows, the build made 1500)" in capsys.readouterr().err
+    assert _published(warehouse) == (1, ROWS)
+
+
+def test_a_missing_folder_is_created(tmp_path: Path):
+    warehouse = tmp_path / "new" / "folder" / "segments.duckdb"
+    assert build_and_publish(warehouse, build=_builder(3)) == 0
+    assert _published(warehouse) == (3, ROWS)
 
 
 def test_open_reader_keeps_its_snapshot_and_new_readers_see_the_new_build(tmp_path: Path):
     warehouse = tmp_path / "segments.duckdb"
-    build_and_publish(warehouse, dbt_executable=_fake_dbt(tmp_path, 1, 0))
+    build_and_publish(warehouse, build=_builder(1))
     with duckdb.connect(str(warehouse), read_only=True) as reader:
-        assert build_and_publish(warehouse, dbt_executable=_fake_dbt(tmp_path, 2, 0)) == 0
-        assert reader.execute("select build from main.marker").fetchall()[0][0] == 1
-    assert _build_marker(warehouse) == 2
+        assert build_and_publish(warehouse, build=_builder(2)) == 0
+        assert reader.execute("select min(build) from main.marker").fetchall()[0][0] == 1
+    assert _published(warehouse) == (2, ROWS)
 
 
 def test_export_names_a_missing_warehouse_and_a_missing_mart(tmp_path: Path):
     with pytest.raises(FileNotFoundError, match="nothing.duckdb"):
         export_marts(tmp_path / "nothing.duckdb", tmp_path / "out")
     warehouse = tmp_path / "segments.duckdb"
-    build_and_publish(warehouse, dbt_executable=_fake_dbt(tmp_path, 1, 0))
+    build_and_publish(warehouse, build=_builder(1))
     with pytest.raises(ValueError, match="main.dim_customer_segments"):
         export_marts(warehouse, tmp_path / "out")
     written = export_marts(warehouse, tmp_path / "out", marts=["marker"])
-    assert duckdb.sql(f"select build from read_parquet('{written[0]}')").fetchall() == [(1,)]
+    assert duckdb.sql(f"select count(*) from read_parquet('{written[0]}')").fetchall() == [(ROWS,)]
+
+
+# A publish in its own process, with a stand-in build that takes `seconds`; it waits for the
+# file `go` to appear before starting, so that two of them start at the same moment.
+PUBLISHER = textwrap.dedent(
+    """
+    import os, sys, time
+    from pathlib import Path
+    import duckdb
+    from customer_segments.publish import build_and_publish
+
+    warehouse, value, seconds, go = Path(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3]), sys.argv[4]
+
+    def build(work):
+        with duckdb.connect(str(work)) as connection:
+            connection.execute(f"create table main.marker as select {value} as build from range(1000)")
+        time.sleep(seconds)
+        return {"main.marker": 1000}
+
+    while not os.path.exists(go):
+        time.sleep(0.001)
+    sys.exit(build_and_publish(warehouse, build=build))
+    """
+)
+
+
+def _start(warehouse: Path, value: int, seconds: float, go: Path) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-c", PUBLISHER, str(warehouse), str(value), str(seconds), str(go)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+
+
+def test_two_publishes_at_the_same_moment_never_lose_the_warehouse(tmp_path: Path):
+    warehouse = tmp_path / "segments.duckdb"
+    assert build_and_publish(warehouse, build=_builder(0)) == 0
+    outcomes = set()
+    for attempt in range(1, 16):
+        go = tmp_path / f"go-{attempt}"
+        first, second = _start(warehouse, 2 * attempt, 0.3, go), _start(warehouse, 2 * attempt + 1, 0.3, go)
+        time.sleep(0.5)  # both are waiting for the signal
+        go.touch()
+        results = [(p.wait(timeout=60), *p.communicate()) for p in (first, second)]
+        codes = sorted(code for code, _, _ in results)
+        outcomes.add(tuple(codes))
+        build, rows = _published(warehouse)
+        assert rows == 1000 and build in {2 * attempt, 2 * attempt + 1}, (attempt, results)
+        assert codes in ([0, 0], [0, ANOTHER_BUILD_EXIT_CODE]), results
+        for code, out, err in results:
+            if code == ANOTHER_BUILD_EXIT_CODE:
+                assert "another build of this warehouse is running (pid" in err
+                assert "nothing was done" in err and "published" not in out
+        assert _leftovers(warehouse) == []
+    assert (0, ANOTHER_BUILD_EXIT_CODE) in outcomes  # the race really happened
+
+
+def test_a_killed_publish_leaves_nothing_the_next_one_does_not_clean(tmp_path: Path):
+    warehouse = tmp_path / "segments.duckdb"
+    assert build_and_publish(warehouse, build=_builder(1)) == 0
+    go = tmp_path / "go"
+    go.touch()
+    victim = _start(warehouse, 2, 30, go)
+    deadline = time.monotonic() + 30
+    while not _leftovers(warehouse) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.5)
+    victim.send_signal(signal.SIGKILL)
+    victim.wait(timeout=30)
+    assert [p.name for p in _leftovers(warehouse)] == [work_folder_for(warehouse, victim.pid).name]
+    assert _published(warehouse) == (1, ROWS)
+    assert build_and_publish(warehouse, build=_builder(3)) == 0
+    assert _leftovers(warehouse) == []
+    assert _published(warehouse) == (3, ROWS)
+
+
+def test_a_terminated_publish_cleans_up_and_says_so(tmp_path: Path):
+    warehouse = tmp_path / "segments.duckdb"
+    assert build_and_publish(warehouse, build=_builder(1)) == 0
+    go = tmp_path / "go"
+    go.touch()
+    victim = _start(warehouse, 2, 30, go)
+    deadline = time.monotonic() + 30
+    while not _leftovers(warehouse) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.5)
+    victim.send_signal(signal.SIGTERM)
+    code = victim.wait(timeout=30)
+    _, err = victim.communicate()
+    assert code == 130 and "interrupted" in err and "was not changed" in err
+    assert _leftovers(warehouse) == []
+    assert _published(warehouse) == (1, ROWS)
+    assert os.path.exists(f"{warehouse}.lock")
