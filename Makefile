@@ -8,7 +8,7 @@ DEFAULT_PERSONAS := data/online_retail_personas.csv
 GENERATOR_SEED ?= 42
 WAREHOUSE ?= $(or $(SEGMENTS_DUCKDB_PATH),segments.duckdb)
 
-.PHONY: build test install data report export docs clean
+.PHONY: build test test-fast install data report export docs clean
 
 ## build: generate the default data if missing; dbt build into a work file, published atomically
 ## when every model and test passed; then the report and the Parquet copies
@@ -17,9 +17,13 @@ build: install data
 	$(BIN)/python -m customer_segments.report --duckdb $(WAREHOUSE) --out reports/segments.html
 	$(BIN)/python -m customer_segments.export --duckdb $(WAREHOUSE) --out exports
 
-## test: the whole test suite
+## test: the whole test suite (what CI runs)
 test: install
 	$(BIN)/pytest
+
+## test-fast: the development lane: the library's unit tests and the dbt unit tests
+test-fast: install
+	$(BIN)/pytest -m "not integration"
 
 install: $(VENV)/.installed
 
@@ -32,8 +36,8 @@ $(VENV)/.installed: pyproject.toml
 # The default data is produced here, deterministically, never downloaded.
 data: $(DEFAULT_DATA)
 
-$(DEFAULT_DATA): python/customer_segments/generate.py | install
-	$(BIN)/python -m customer_segments.generate --seed $(GENERATOR_SEED) \
+$(DEFAULT_DATA): python/online_retail_generator/generate.py | install
+	$(BIN)/python -m online_retail_generator --seed $(GENERATOR_SEED) \
 		--out $(DEFAULT_DATA) --personas-out $(DEFAULT_PERSONAS)
 
 report: install

@@ -20,7 +20,7 @@ from pathlib import Path
 from bench.common import PROJECT_DIR
 
 DATA_DIR = PROJECT_DIR / "bench" / "out" / "data"
-GENERATOR = PROJECT_DIR / "python" / "customer_segments" / "generate.py"
+GENERATOR = PROJECT_DIR / "python" / "online_retail_generator" / "generate.py"
 SEED = 42
 FORMATS = ("csv", "parquet")
 
@@ -81,7 +81,7 @@ def ensure_dataset(
     started = time.perf_counter()
     subprocess.run(
         [
-            sys.executable, "-m", "customer_segments.generate",
+            sys.executable, "-m", "online_retail_generator",
             "--seed", str(seed), "--lines", str(lines),
             "--out", str(partial), "--personas-out", str(personas), "--format", fmt,
         ],

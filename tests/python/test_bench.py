@@ -1,9 +1,11 @@
-"""The benchmark measures like with like: both baselines compute the product's RFM, and the runner
-writes its table.
+"""The benchmark measures like with like: both baselines compute the product's RFM rules, and the
+runner writes its table.
 
-One small generated file (20k lines, seed 42) goes through the runner once for all three sides,
-keeping every run's folder: the product's warehouse and the baselines' RFM outputs are then
-compared customer by customer. No timing is asserted.
+One small generated file (20k lines, seed 42) goes through the runner once for the two baselines
+(no dbt build here: the product's side of the runner is tested in
+integration/test_bench_product.py), keeping every run's folder; the baselines' RFM outputs are
+compared customer by customer with the independent pandas implementation of the product's rules
+(integration/independent_cleaning.py). No timing is asserted.
 """
 
 from __future__ import annotations
@@ -13,7 +15,6 @@ import shutil
 import sys
 from pathlib import Path
 
-import duckdb
 import pandas as pd
 import pytest
 
@@ -23,17 +24,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from bench import run as bench_run  # noqa: E402
 from bench.baseline_duckdb import compute_rfm as duckdb_rfm  # noqa: E402
 from bench.data import ensure_dataset, parse_size, size_label  # noqa: E402
+from integration.independent_cleaning import classify, read_raw, rfm  # noqa: E402
 
 LINES = 20_000
-RFM_MEASURES = ["recency_days", "frequency", "monetary", "tenure_days"]
+BASELINES = ("notebook", "duckdb")
 
 
 @pytest.fixture(scope="module")
 def bench_dir(tmp_path_factory) -> Path:
-    """Run the runner once on all sides at a tiny size, keeping the run folders."""
+    """Run the runner once on both baselines at a tiny size, keeping the run folders."""
     out = tmp_path_factory.mktemp("bench")
     code = bench_run.main([
-        "--sizes", "20k", "--sides", "notebook,duckdb,dbt", "--runs", "1", "--keep",
+        "--sizes", "20k", "--sides", ",".join(BASELINES), "--runs", "1", "--keep",
         "--data-dir", str(out / "data"),
         "--results-log", str(out / "results.jsonl"),
         "--results-md", str(out / "RESULTS.md"),
@@ -52,80 +54,58 @@ def runs(bench_dir) -> dict[str, dict]:
 
 
 @pytest.fixture(scope="module")
-def product_rfm(runs) -> pd.DataFrame:
-    warehouse = Path(runs["dbt"]["kept_dir"]) / "segments.duckdb"
-    with duckdb.connect(str(warehouse), read_only=True) as connection:
-        return connection.sql(
-            "select customer_id, recency_days, frequency, monetary, tenure_days "
-            "from main.fct_customer_rfm"
-        ).df()
+def rules_rfm(bench_dir) -> pd.DataFrame:
+    """The RFM the product's rules give, from the independent pandas implementation."""
+    csv = ensure_dataset(LINES, "csv", data_dir=bench_dir / "data")
+    lines = classify(read_raw(csv))
+    assert {"missing_customer", "duplicate", "non_product", "invalid_price", "return"} <= set(
+        lines["outcome"])  # agreement would prove little on a file where the rules never fire
+    return rfm(lines).reset_index()
 
 
-def assert_same_rfm(product: pd.DataFrame, baseline: pd.DataFrame) -> None:
-    product = product.sort_values("customer_id").reset_index(drop=True)
+def assert_same_rfm(expected: pd.DataFrame, baseline: pd.DataFrame) -> None:
+    expected = expected.sort_values("customer_id").reset_index(drop=True)
     baseline = baseline.sort_values("customer_id").reset_index(drop=True)
     assert baseline["customer_id"].astype("int64").tolist() == (
-        product["customer_id"].astype("int64").tolist())
+        expected["customer_id"].astype("int64").tolist())
     for column in ["recency_days", "frequency", "tenure_days"]:
         assert baseline[column].astype("int64").tolist() == (
-            product[column].astype("int64").tolist()), column
-    difference = (baseline["monetary"].astype(float) - product["monetary"].astype(float)).abs()
+            expected[column].astype("int64").tolist()), column
+    difference = (baseline["monetary"].astype(float) - expected["monetary"].astype(float)).abs()
     assert difference.max() < 0.005, f"monetary differs by up to {difference.max()}"
 
 
-def test_every_side_ran_and_the_table_lists_it(bench_dir, runs):
-    assert {side: record["status"] for side, record in runs.items()} == {
-        "notebook": "ok", "duckdb": "ok", "dbt": "ok"}
+def test_every_baseline_ran_and_the_table_lists_it(bench_dir, runs):
+    assert {side: record["status"] for side, record in runs.items()} == dict.fromkeys(
+        BASELINES, "ok")
     assert all(record["peak_rss_mb"] > 0 for record in runs.values())
     table = (bench_dir / "RESULTS.md").read_text()
-    for name in bench_run.SIDE_NAMES.values():
-        assert f"| 20k | {name} | csv | 1 |" in table
-    # The product's phases come from its run_results.json: every phase but "other" has a node.
-    phases = runs["dbt"]["phases"]
-    assert phases["startup"] > 0 and phases["clustering"] > 0 and phases["tests"] > 0
-    assert "cluster_k_evaluation" in runs["dbt"]["node_seconds"]
-    assert "| 20k | csv | - |" in table  # the phases row
+    for side in BASELINES:
+        assert f"| 20k | {bench_run.SIDE_NAMES[side]} | csv | 1 |" in table
     assert "## Machine" in table and "dbt-duckdb" in table
     assert ".venv/bin/python -m bench.run --sizes 20k" in table
 
 
-def test_the_file_exercises_every_cleaning_rule(runs):
-    # Agreement would prove little on a file where the rules never fire.
-    warehouse = Path(runs["dbt"]["kept_dir"]) / "segments.duckdb"
-    with duckdb.connect(str(warehouse), read_only=True) as connection:
-        counts = dict(connection.sql(
-            "select outcome, line_count from main.fct_order_line_audit").fetchall())
-    for outcome in ["missing_customer", "duplicate", "non_product", "invalid_price", "return"]:
-        assert counts[outcome] > 0, outcome
+@pytest.mark.parametrize("side", BASELINES)
+def test_each_baseline_computes_the_product_rfm(runs, rules_rfm, side):
+    baseline = pd.read_parquet(Path(runs[side]["kept_dir"]) / "out" / "rfm.parquet")
+    assert_same_rfm(rules_rfm, baseline)
 
 
-def test_notebook_baseline_computes_the_product_rfm(runs, product_rfm):
-    baseline = pd.read_parquet(Path(runs["notebook"]["kept_dir"]) / "out" / "rfm.parquet")
-    assert_same_rfm(product_rfm, baseline)
-
-
-def test_duckdb_baseline_computes_the_product_rfm(runs, product_rfm):
-    baseline = pd.read_parquet(Path(runs["duckdb"]["kept_dir"]) / "out" / "rfm.parquet")
-    assert_same_rfm(product_rfm, baseline)
-
-
-def test_duckdb_baseline_reads_parquet_to_the_same_rfm(bench_dir, product_rfm):
+def test_duckdb_baseline_reads_parquet_to_the_same_rfm(bench_dir, rules_rfm):
     parquet = ensure_dataset(LINES, "parquet", data_dir=bench_dir / "data")
-    assert_same_rfm(product_rfm, duckdb_rfm(parquet))
+    assert_same_rfm(rules_rfm, duckdb_rfm(parquet))
 
 
-def test_every_side_labels_customers_alike(runs):
+def test_both_baselines_label_customers_alike(runs):
     # Same RFM into the same clustering call: the same persona for every customer.
-    warehouse = Path(runs["dbt"]["kept_dir"]) / "segments.duckdb"
-    with duckdb.connect(str(warehouse), read_only=True) as connection:
-        product = connection.sql(
-            "select customer_id, persona_key from main.customer_clusters").df()
-    for side in ["notebook", "duckdb"]:
-        labels = pd.read_parquet(Path(runs[side]["kept_dir"]) / "out" /
-                                 "customer_clusters.parquet")
-        merged = product.merge(labels, on="customer_id", suffixes=("_product", "_baseline"))
-        assert len(merged) == len(product)
-        assert (merged["persona_key_product"] == merged["persona_key_baseline"]).all(), side
+    labels = [
+        pd.read_parquet(Path(runs[side]["kept_dir"]) / "out" / "customer_clusters.parquet")
+        for side in BASELINES
+    ]
+    merged = labels[0].merge(labels[1], on="customer_id", suffixes=("_a", "_b"))
+    assert len(merged) == len(labels[0]) == len(labels[1])
+    assert (merged["persona_key_a"] == merged["persona_key_b"]).all()
 
 
 def test_memory_limit_reaches_the_profile(tmp_path):

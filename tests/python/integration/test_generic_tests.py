@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
 import textwrap
 from pathlib import Path
 
 import duckdb
 
-from .conftest import DBT, PROJECT_DIR
+from customer_segments.dbt_invoke import invoke_dbt
+
+from .conftest import PROJECT_DIR
 
 
 def _project(tmp_path: Path, rows: str) -> Path:
@@ -59,28 +59,27 @@ def _project(tmp_path: Path, rows: str) -> Path:
     return project
 
 
-def _build(project: Path) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [str(DBT), "build", "--project-dir", str(project), "--profiles-dir", str(project)],
-        cwd=project, capture_output=True, text=True, check=False,
-        env={**os.environ, "DBT_LOG_PATH": str(project / "logs")},
+def _build(project: Path):
+    return invoke_dbt(
+        ["build", "--project-dir", str(project), "--profiles-dir", str(project),
+         "--target-path", str(project / "target"), "--log-path", str(project / "logs")]
     )
 
 
 def test_generic_tests_pass_on_good_rows(tmp_path: Path):
     run = _build(_project(tmp_path, "1,1,10,3\n1,2,0,1\n2,1,5,2\n"))
-    assert run.returncode == 0, run.stdout[-3000:]
-    assert "PASS=4" in run.stdout
+    assert run.success, run.output[-3000:]
+    assert "PASS=4" in run.output
 
 
 def test_generic_tests_fail_on_a_duplicate_pair_and_a_false_expression(tmp_path: Path):
     run = _build(_project(tmp_path, "1,1,10,7\n1,1,3,7\n2,1,-5,7\n3,1,1,8\n3,2,1,\n4,1,1,\n"))
-    assert run.returncode != 0
-    assert "FAIL 1 unique_combination_of_columns_grid_r__f" in run.stdout
-    assert "FAIL 1 expression_is_true_grid_amount__amount_0" in run.stdout
+    assert not run.success
+    assert "FAIL 1 unique_combination_of_columns_grid_r__f" in run.output
+    assert "FAIL 1 expression_is_true_grid_amount__amount_0" in run.output
     # The project's unique (sort and compare, see macros/generic_tests/test_unique.sql) ran and
     # reports what dbt's own does: each repeated value once with its count; NULLs are ignored.
-    assert "FAIL 1 unique_grid_line" in run.stdout
+    assert "FAIL 1 unique_grid_line" in run.output
     with duckdb.connect(str(tmp_path / "check.duckdb"), read_only=True) as connection:
         failures = connection.execute(
             "select unique_field, n_records from main_dbt_test__audit.unique_grid_line"

@@ -1482,7 +1482,7 @@ def write_dataset(
 
 def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        prog="python -m customer_segments.generate",
+        prog="python -m online_retail_generator",
         description=(
             "Write synthetic Online Retail order lines (Kaggle data.csv layout, ISO-8859-1) "
             "and the personas planted in them. The same seed gives byte-identical files."

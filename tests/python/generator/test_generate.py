@@ -18,7 +18,7 @@ from sklearn.cluster import KMeans
 from sklearn.metrics import adjusted_rand_score
 from sklearn.preprocessing import StandardScaler
 
-from customer_segments import generate
+from online_retail_generator import generate
 
 # Facts of the real file, and how far the generated default-size file may stray from them.
 FACT_LINES = 541_909
@@ -123,12 +123,10 @@ def assert_near(observed: float, expected: float, relative: float) -> None:
 # Fixtures
 # ------------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
-def default_files(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """The default-size file and its personas, written through the CLI entry point."""
-    folder = tmp_path_factory.mktemp("default")
-    lines, personas = folder / "online_retail.csv", folder / "personas.csv"
-    assert generate.main(["--out", str(lines), "--personas-out", str(personas)]) == 0
-    return lines, personas
+def default_files(default_data: tuple[Path, Path]) -> tuple[Path, Path]:
+    """The default-size file and its personas, written once per test run through the CLI entry
+    point (tests/python/conftest.py)."""
+    return default_data
 
 
 @pytest.fixture(scope="module")
