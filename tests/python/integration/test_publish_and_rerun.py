@@ -12,7 +12,9 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from .conftest import PROJECT_DIR
+import pytest
+
+from .conftest import PROJECT_DIR, generate, run_dbt
 
 MARTS = [
     "fct_order_line_audit", "fct_customer_rfm", "cluster_feature_transform",
@@ -50,7 +52,7 @@ READER = textwrap.dedent(
             errors.append(repr(error))
         if __import__("os").path.exists(stop_file):
             break
-        time.sleep(0.05)
+        time.sleep(0.2)
     json.dump({"snapshots": snapshots, "errors": errors}, open(out_file, "w"))
     """
 )
@@ -72,10 +74,16 @@ def _marts(warehouse: Path) -> dict[str, pd.DataFrame]:
         return {m: connection.sql(f"select * from main.{m} order by all").df() for m in MARTS}
 
 
-def test_rerun_gives_identical_marts_and_readers_see_whole_builds(default_data, tmp_path: Path):
+@pytest.fixture(scope="module")
+def small_data(tmp_path_factory) -> Path:
+    """20,000 generated lines: every step of the build runs, in a few seconds."""
+    return generate(tmp_path_factory.mktemp("small"), seed=11, lines=20_000)[0]
+
+
+def test_rerun_gives_identical_marts_and_readers_see_whole_builds(small_data, tmp_path: Path):
     warehouse = tmp_path / "published" / "segments.duckdb"
     warehouse.parent.mkdir()
-    first = _publish(warehouse, default_data[0])
+    first = _publish(warehouse, small_data)
     assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
     before = _marts(warehouse)
 
@@ -90,16 +98,16 @@ def test_rerun_gives_identical_marts_and_readers_see_whole_builds(default_data, 
     time.sleep(1)
     try:
         # Same input, same settings: identical marts, labels included.
-        rerun = _publish(warehouse, default_data[0])
+        rerun = _publish(warehouse, small_data)
         assert rerun.returncode == 0, rerun.stdout[-3000:] + rerun.stderr[-3000:]
         after = _marts(warehouse)
         for mart in MARTS:
             pd.testing.assert_frame_equal(after[mart], before[mart], obj=mart)
         # Another as_of_date: the readers must see one build or the other, never a mix.
-        other = _publish(warehouse, default_data[0], "--vars", "{as_of_date: '2011-09-01'}")
+        other = _publish(warehouse, small_data, "--vars", "{as_of_date: '2011-09-01'}")
         assert other.returncode == 0, other.stdout[-3000:] + other.stderr[-3000:]
         # A build that fails halfway leaves the published marts intact and readable.
-        failed = _publish(warehouse, default_data[0], "--vars", "{cluster_k: 11}")
+        failed = _publish(warehouse, small_data, "--vars", "{cluster_k: 11}")
         assert failed.returncode != 0
         time.sleep(1)
     finally:
@@ -126,12 +134,10 @@ def test_rerun_gives_identical_marts_and_readers_see_whole_builds(default_data, 
 
 
 def test_an_unchanged_raw_file_is_not_copied_again_and_a_changed_one_is(
-    default_data, tmp_path: Path
+    small_data, tmp_path: Path
 ):
-    from .conftest import run_dbt
-
     raw_file = tmp_path / "orders.csv"
-    raw_file.write_bytes(default_data[0].read_bytes())
+    raw_file.write_bytes(small_data.read_bytes())
     work = tmp_path / "work"
     reused = "is unchanged since it was loaded"
 
@@ -159,3 +165,40 @@ def test_an_unchanged_raw_file_is_not_copied_again_and_a_changed_one_is(
                         work, raw_file)
     assert refreshed.returncode == 0, refreshed.output[-3000:]
     assert reused not in refreshed.output
+
+
+def _start_publish(warehouse: Path, data: Path, as_of: str) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "customer_segments.publish", "--warehouse", str(warehouse),
+         "--project-dir", str(PROJECT_DIR), "--", "--vars", f"{{as_of_date: '{as_of}'}}",
+         "--target-path", str(warehouse.parent / f"target-{as_of}"),
+         "--log-path", str(warehouse.parent / f"logs-{as_of}")],
+        cwd=PROJECT_DIR, env={**__import__("os").environ, "RAW_ORDERS_PATH": str(data)},
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+
+
+def test_two_real_publishes_at_the_same_moment_publish_one_complete_build(
+    small_data, tmp_path: Path
+):
+    # The defect of issue 14: the loser's clean-up deleted the winner's work file and an empty
+    # database was published. Now the second publish finds the lock and does nothing.
+    warehouse = tmp_path / "published" / "segments.duckdb"
+    warehouse.parent.mkdir()
+    first = _publish(warehouse, small_data)
+    assert first.returncode == 0, first.stderr[-3000:]
+    before = _marts(warehouse)
+    publishes = {as_of: _start_publish(warehouse, small_data, as_of)
+                 for as_of in ("2011-10-01", "2011-11-01")}
+    results = {as_of: (p.wait(timeout=600), *p.communicate()) for as_of, p in publishes.items()}
+    codes = sorted(code for code, _, _ in results.values())
+    assert codes == [0, 75], results
+    winner = next(as_of for as_of, (code, _, _) in results.items() if code == 0)
+    loser_err = next(err for code, _, err in results.values() if code == 75)
+    assert "another build of this warehouse is running (pid" in loser_err
+    after = _marts(warehouse)
+    for mart in MARTS:
+        assert len(after[mart]) > 0, mart
+    assert str(after["fct_customer_rfm"]["as_of_date"].max().date()) == winner
+    assert len(after["cluster_feature_transform"]) == len(before["cluster_feature_transform"])
+    assert not list(warehouse.parent.glob(".segments.duckdb.build-*"))
