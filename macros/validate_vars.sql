@@ -6,6 +6,8 @@
     {%- if execute -%}
         {%- do as_of_date_literal() -%}
         {%- do cluster_k_setting() -%}
+        {%- do whole_number_setting("history_months", minimum=0, maximum=120) -%}
+        {%- do whole_number_setting("prediction_horizon_days", minimum=1, maximum=3650) -%}
     {%- endif -%}
     {{ return("") }}
 {% endmacro %}
