@@ -58,7 +58,9 @@ def test_every_customer_gets_a_classic_segment(default_build: DbtRun):
     assert len(mart) >= 8, mart
 
 
-def test_rfm_of_a_past_date_counts_only_earlier_lines(default_lines, default_data, tmp_path: Path):
+def test_rfm_of_a_past_date_counts_only_earlier_lines_and_is_the_history_of_that_date(
+    default_lines, default_data, default_build: DbtRun, tmp_path: Path
+):
     as_of = "2011-06-01"
     run = run_dbt(
         ["build", "--select", "+fct_customer_rfm", "--vars", f"{{as_of_date: '{as_of}'}}"],
@@ -68,6 +70,29 @@ def test_rfm_of_a_past_date_counts_only_earlier_lines(default_lines, default_dat
     mart = run.query("select * from main.fct_customer_rfm")
     _compare(mart, rfm(default_lines, pd.Timestamp(as_of)))
     assert (pd.to_datetime(mart["last_purchase_date"]) < pd.Timestamp(as_of)).all()
+    # The default build's history holds that date (a month start): the same rows, every column.
+    history = default_build.query(
+        f"select * exclude (snapshot_date, is_as_of_date), snapshot_date as as_of_date "
+        f"from main.fct_customer_rfm_history where snapshot_date = date '{as_of}' order by customer_id"
+    )
+    past = run.query("select * from main.fct_customer_rfm order by customer_id")
+    pd.testing.assert_frame_equal(history[past.columns], past)
+
+
+def test_history_holds_the_month_starts_and_the_as_of_date(default_build: DbtRun):
+    dates = default_build.query(
+        "select snapshot_date, bool_or(is_as_of_date) as is_as_of_date, count(*) as customers "
+        "from main.fct_customer_rfm_history group by 1 order by 1"
+    )
+    as_of = pd.Timestamp(default_build.query(
+        "select max(as_of_date) as d from main.fct_customer_rfm")["d"][0])
+    # The 12 most recent month starts strictly before as_of_date (all after the first line).
+    last_start = (as_of - pd.Timedelta(days=1)).to_period("M").to_timestamp()
+    expected = sorted({*(last_start - pd.DateOffset(months=i) for i in range(12)), as_of})
+    assert list(pd.to_datetime(dates["snapshot_date"])) == expected
+    assert dates["is_as_of_date"].tolist() == [False] * (len(expected) - 1) + [True]
+    # Customers only accumulate: a later snapshot never has fewer customers.
+    assert dates["customers"].is_monotonic_increasing
 
 
 @pytest.mark.parametrize(
