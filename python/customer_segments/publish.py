@@ -171,7 +171,8 @@ def _checkpoint(work: Path) -> None:
 def dbt_build(
     dbt_args: Sequence[str] = (), project_dir: Path | None = None
 ) -> Builder:
-    """The real build: ``dbt build`` in this process, into the path it is given.
+    """The real build: ``dbt build`` in this process, into the path it is given, without dbt's
+    unit tests (they run in development and CI; every data test still runs and gates the swap).
 
     The returned function runs dbt with ``SEGMENTS_DUCKDB_PATH`` set to the work file and returns
     the row count of every table model dbt reported as built, counted through dbt's own
@@ -192,7 +193,14 @@ def dbt_build(
         return _table_counts(connection, tables)
 
     def build(work: Path) -> Mapping[str, int]:
-        args = ["build", *(["--project-dir", str(project_dir)] if project_dir else []), *dbt_args]
+        # dbt's advice: unit tests belong to development and CI (`make test` runs them all),
+        # not to the production build; the data tests still gate the publish.
+        args = [
+            "build",
+            "--exclude-resource-type", "unit_test",
+            *(["--project-dir", str(project_dir)] if project_dir else []),
+            *dbt_args,
+        ]
         invocation = invoke_dbt(
             args, env={"SEGMENTS_DUCKDB_PATH": str(work)}, inspect=built_tables
         )

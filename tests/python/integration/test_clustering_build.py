@@ -78,3 +78,15 @@ def test_standalone_command_writes_the_same_tables(default_build: DbtRun, tmp_pa
         from_dbt = standalone.query(f"select * from main.{table} order by all")
         from_command = standalone.query(f"select * from standalone.{table} order by all")
         pd.testing.assert_frame_equal(from_dbt, from_command, check_dtype=False)
+
+
+def test_the_sql_adjusted_rand_index_is_scikit_learns(default_build: DbtRun):
+    # fct_persona_rfm_agreement computes the index in SQL from the contingency table.
+    labels = default_build.query(
+        "select persona_key, rfm_segment_key from main.dim_customer_segments")
+    expected = adjusted_rand_score(labels["persona_key"], labels["rfm_segment_key"])
+    found = default_build.query(
+        "select adjusted_rand_index, customer_count from main.fct_persona_rfm_agreement")
+    assert len(found) == 1 and found["customer_count"][0] == len(labels)
+    assert abs(found["adjusted_rand_index"][0] - expected) < 1e-12
+    assert 0 < expected < 1  # the two partitions agree in part: a value that tests something
