@@ -4,9 +4,18 @@ Example, from the project folder after ``dbt build``::
 
     customer-segments-cluster --duckdb segments.duckdb --k auto
 
-reads ``main.fct_customer_rfm`` and ``seeds/cluster_personas.csv`` and writes (create or replace)
+reads ``main.fct_customer_rfm`` and ``seeds/cluster_personas.csv`` and writes
 ``cluster_feature_transform``, ``cluster_k_evaluation``, ``cluster_centroids`` and
-``customer_clusters`` into the schema given by ``--schema`` (default ``main``).
+``customer_clusters`` into the schema given by ``--schema``, default ``segments_cli``: not
+``main``, where dbt builds tables of the same names.
+
+The command overwrites only tables that it wrote itself. Every table it writes carries a comment
+starting with ``written by customer-segments-cluster``; an existing table or view of one of the
+four names without that comment (one dbt built, whose comment is the model's description or
+nothing, or anyone else's) stops the command before anything is computed or written, with a
+message naming the relations, unless ``--replace`` is given. The check and the writes use one
+connection, and DuckDB lets only one process write a file, so nothing can slip in between. The
+four tables are written in one transaction: all or none.
 """
 
 from __future__ import annotations
@@ -26,6 +35,11 @@ __all__ = ["build_parser", "main"]
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]*$")
 
+PROG = "customer-segments-cluster"
+DEFAULT_SCHEMA = "segments_cli"
+# Prefix of the comment on every table the command writes: what makes a table its own.
+OWNER_COMMENT = f"written by {PROG}"
+
 
 def _k_value(text: str) -> int | str:
     if text == "auto":
@@ -43,12 +57,15 @@ def _k_value(text: str) -> int | str:
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``customer-segments-cluster``."""
     parser = argparse.ArgumentParser(
-        prog="customer-segments-cluster",
+        prog=PROG,
         description=(
             "Cluster the customers of the RFM mart with k-means, name the clusters after the "
             "personas and write four tables into the DuckDB file: "
             + ", ".join(TABLE_NAMES.values())
-            + "."
+            + f". The command overwrites only tables it wrote itself (their comment starts "
+            f"with '{OWNER_COMMENT}'); it stops, changing nothing, if one of the four names is "
+            "taken by any other table or view, such as those dbt builds in schema main, unless "
+            "--replace is given."
         ),
     )
     parser.add_argument("--duckdb", required=True, type=Path, metavar="PATH",
@@ -66,9 +83,13 @@ def build_parser() -> argparse.ArgumentParser:
                              "(default: %(default)s).")
     parser.add_argument("--n-init", default=10, type=int, metavar="INT",
                         help="k-means++ restarts per fit (default: %(default)s).")
-    parser.add_argument("--schema", default="main", metavar="SCHEMA",
+    parser.add_argument("--schema", default=DEFAULT_SCHEMA, metavar="SCHEMA",
                         help="Schema to write the tables into, created if needed "
-                             "(default: %(default)s).")
+                             "(default: %(default)s; dbt builds tables of the same names in "
+                             "main).")
+    parser.add_argument("--replace", action="store_true",
+                        help="Overwrite tables or views of the four names that this command did "
+                             "not write, e.g. dbt's in --schema main.")
     return parser
 
 
@@ -112,24 +133,97 @@ def _read_personas(connection: duckdb.DuckDBPyConnection, source: str, path: Pat
     return _read_table(connection, source, "personas table", path)
 
 
+def _existing_relations(
+    connection: duckdb.DuckDBPyConnection, schema: str
+) -> dict[str, tuple[str, str | None]]:
+    """``name -> (kind, comment)`` of the tables and views in ``schema`` of the open file."""
+    catalog = _catalog(connection)
+    rows = connection.execute(
+        "select table_name, 'table', comment from duckdb_tables() "
+        "where database_name = ? and schema_name = ? "
+        "union all "
+        "select view_name, 'view', comment from duckdb_views() "
+        "where database_name = ? and schema_name = ? and not internal",
+        [catalog, schema, catalog, schema],
+    ).fetchall()
+    return {name: (kind, comment) for name, kind, comment in rows}
+
+
+def _is_own(kind: str, comment: str | None) -> bool:
+    """Whether a relation is a table this command wrote: its comment carries the mark."""
+    return kind == "table" and (comment or "").startswith(OWNER_COMMENT)
+
+
+def _foreign_relations(existing: dict[str, tuple[str, str | None]]) -> list[tuple[str, str]]:
+    """``(name, kind)`` of the relations named like an output that this command did not write."""
+    return [
+        (name, existing[name][0])
+        for name in TABLE_NAMES.values()
+        if name in existing and not _is_own(*existing[name])
+    ]
+
+
+def _check_overwrite(connection: duckdb.DuckDBPyConnection, schema: str) -> None:
+    """Raise if an output name in ``schema`` is taken by a relation this command did not write.
+
+    Raises
+    ------
+    ValueError
+        Naming every such table or view and the ``--replace`` flag.
+    """
+    foreign = _foreign_relations(_existing_relations(connection, schema))
+    if foreign:
+        named = ", ".join(f"{kind} {schema}.{name}" for name, kind in foreign)
+        raise ValueError(
+            f"refusing to overwrite {named}: not written by {PROG} (dbt builds tables of these "
+            f"names in schema main); pass --replace to overwrite, or choose another --schema "
+            f"(default: {DEFAULT_SCHEMA})"
+        )
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
 def _write_tables(
-    connection: duckdb.DuckDBPyConnection, schema: str, tables: dict[str, pd.DataFrame]
+    connection: duckdb.DuckDBPyConnection,
+    schema: str,
+    tables: dict[str, pd.DataFrame],
+    comment: str,
 ) -> None:
+    """Create or replace the tables in ``schema`` in one transaction, each with ``comment``.
+
+    A view of the same name is dropped first (``create or replace table`` cannot replace one);
+    whether it may be is :func:`_check_overwrite`'s question, asked before.
+    """
     schema_sql = f"{_identifier(_catalog(connection))}.{_identifier(schema)}"
     connection.execute("begin transaction")
     try:
         connection.execute(f"create schema if not exists {schema_sql}")
+        existing = _existing_relations(connection, schema)
         for key, frame in tables.items():
+            name = TABLE_NAMES[key]
+            table_sql = f"{schema_sql}.{_identifier(name)}"
+            if existing.get(name, ("",))[0] == "view":
+                connection.execute(f"drop view {table_sql}")
             connection.register("segment_table", frame)
             connection.execute(
-                f'create or replace table {schema_sql}."{TABLE_NAMES[key]}" as '
-                "select * from segment_table"
+                f"create or replace table {table_sql} as select * from segment_table"
             )
             connection.unregister("segment_table")
+            connection.execute(f"comment on table {table_sql} is {_literal(comment)}")
         connection.execute("commit")
     except Exception:
         connection.execute("rollback")
         raise
+
+
+def _comment(args: argparse.Namespace) -> str:
+    """The comment of the written tables: the ownership mark, then how they were made."""
+    return (
+        f"{OWNER_COMMENT} from {args.rfm_table} (k={args.k}, random_state={args.random_state}, "
+        f"n_init={args.n_init})"
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -145,14 +239,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not _IDENTIFIER.match(args.schema):
             raise ValueError(f"schema {args.schema!r} is not a valid identifier")
         with duckdb.connect(str(args.duckdb)) as connection:
+            if not args.replace:
+                _check_overwrite(connection, args.schema)  # before minutes of clustering
             rfm = _read_table(connection, args.rfm_table, "RFM table", args.duckdb)
             personas = _read_personas(connection, args.personas, args.duckdb)
             tables = run_segmentation(
                 rfm, personas, k=args.k, random_state=args.random_state, n_init=args.n_init
             )
-            _write_tables(connection, args.schema, tables)
+            _write_tables(connection, args.schema, tables, _comment(args))
     except (ValueError, duckdb.Error, OSError) as error:
-        print(f"customer-segments-cluster: error: {error}", file=sys.stderr)
+        print(f"{PROG}: error: {error}", file=sys.stderr)
         return 1
     evaluation = tables["k_evaluation"]
     print(evaluation.loc[evaluation["is_chosen"], "reason"].iloc[0])

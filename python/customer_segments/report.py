@@ -14,21 +14,55 @@ metadata stripped, samples drawn with a fixed seed.
 Each figure is built by a pure function from DataFrames to a matplotlib ``Figure``; figures are
 made with ``matplotlib.figure.Figure`` directly (not pyplot), so no backend or global state is
 touched and nothing needs closing.
+
+The page is the Jinja2 template ``templates/report.html.j2`` (package data), rendered with
+autoescaping on: Python hands it plain values only, never HTML. The page is a header (title and
+facts) and a list of sections in page order, each of one of two kinds:
+
+- :class:`FigureSection`: a PNG (see :func:`figure_to_png`) with a title and a caption;
+- :class:`TableSection`: columns and rows of text, usually made from a DataFrame by
+  :func:`table_section` with one :class:`Column` (field, header, number format) per column. The
+  persona table is one (:func:`persona_table`).
+
+:func:`build_sections` lists them. Adding a section is a function that returns sections, called
+there; the template needs no change. For example a backtest section, once its marts exist::
+
+    BACKTEST_COLUMNS = (
+        Column("persona_name", "Persona"),
+        Column("customer_count", "Customers", ",.0f"),
+        Column("repeat_rate", "Repeat rate", ".1%"),
+        Column("lift_over_base_rate", "Lift over the base rate", ".2f"),
+        Column("revenue_per_customer", "Revenue per customer", ",.2f"),
+    )
+
+    def backtest_sections(tables: ReportTables) -> list[Section]:
+        return [
+            table_section("backtest-personas", "Backtest: repeat purchase by persona",
+                          tables.backtest_personas, BACKTEST_COLUMNS,
+                          caption="Customers as of the cutoff; outcome in the next 90 days."),
+            FigureSection("fig-backtest-gains", "Backtest: cumulative gains",
+                          "Share of repeat buyers found against share of customers contacted.",
+                          figure_to_png(gains_figure(tables.backtest_scores))),
+        ]
+
+plus the tables it reads in :data:`REQUIRED_COLUMNS`, ``_ORDER_BY`` and :class:`ReportTables`,
+and ``sections += backtest_sections(tables)`` in :func:`build_sections`.
 """
 
 from __future__ import annotations
 
 import argparse
 import base64
-import html
 import io
 import sys
 import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 import duckdb
+import jinja2
 import matplotlib
 import numpy as np
 import pandas as pd
@@ -37,20 +71,26 @@ from matplotlib.ticker import PercentFormatter
 
 __all__ = [
     "FIGURE_IDS",
+    "PERSONA_COLUMNS",
     "REQUIRED_COLUMNS",
+    "SECTION_KINDS",
+    "Column",
     "FigureSection",
     "ReportError",
     "ReportTables",
+    "Section",
+    "TableSection",
     "build_parser",
     "build_report",
     "build_sections",
+    "figure_sections",
     "figure_to_png",
     "k_selection_figure",
     "load_tables",
     "main",
     "persona_colors",
     "persona_order",
-    "persona_table_html",
+    "persona_table",
     "recency_monetary_figure",
     "render_html",
     "rfm_grid_counts",
@@ -59,6 +99,7 @@ __all__ = [
     "segment_sizes_figure",
     "snake_plot_figure",
     "snake_plot_values",
+    "table_section",
 ]
 
 PROG = "python -m customer_segments.report"
@@ -110,6 +151,9 @@ SNAKE_FEATURES: tuple[tuple[str, str], ...] = (
 _DPI = 110
 _PNG_METADATA = {"Software": None}  # matplotlib's version string would be the only varying chunk
 
+TEMPLATE = "report.html.j2"
+SECTION_KINDS: tuple[str, ...] = ("figure", "table")
+
 
 class ReportError(ValueError):
     """The warehouse cannot be reported on: a missing file, table or column, or bad content."""
@@ -129,12 +173,84 @@ class ReportTables:
 
 @dataclass(frozen=True)
 class FigureSection:
-    """One figure of the report: its HTML id, title, caption (plain text) and PNG bytes."""
+    """A figure of the report: its HTML id, title, caption (plain text) and PNG bytes."""
 
-    figure_id: str
+    section_id: str
     title: str
     caption: str
     png: bytes
+    kind: ClassVar[str] = "figure"
+
+    @property
+    def data_uri(self) -> str:
+        """The PNG as a ``data:`` URI, for an ``<img src>`` that fetches nothing."""
+        return "data:image/png;base64," + base64.b64encode(self.png).decode("ascii")
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of a :class:`TableSection`.
+
+    Parameters
+    ----------
+    field : str
+        Column of the DataFrame it shows (see :func:`table_section`).
+    label : str
+        Header text.
+    spec : str, optional
+        Number format (:func:`format` spec, or ``"n"``: no decimal for whole numbers, one
+        otherwise); ``None`` shows the value as text.
+    css_class : str, optional
+        Class of the cells; default ``"num"`` (right-aligned) for numbers, none for text.
+    """
+
+    field: str
+    label: str
+    spec: str | None = None
+    css_class: str | None = None
+
+    @property
+    def cell_class(self) -> str:
+        """The cells' class: ``css_class`` if given, else ``"num"`` for numbers, else ``""``."""
+        if self.css_class is not None:
+            return self.css_class
+        return "num" if self.spec is not None else ""
+
+    def format(self, value: object) -> str:
+        """``value`` as the cell's text; a missing value is an empty cell."""
+        if self.spec is not None:
+            return _format_number(value, self.spec)
+        if value is None or (np.ndim(value) == 0 and pd.isna(value)):
+            return ""
+        return str(value)
+
+
+@dataclass(frozen=True)
+class TableSection:
+    """A table of the report: its HTML id, title, columns and rows of plain text.
+
+    ``rows`` hold one text per column, in column order; the template escapes them. Build one
+    from a DataFrame with :func:`table_section`.
+    """
+
+    section_id: str
+    title: str
+    columns: tuple[Column, ...]
+    rows: tuple[tuple[str, ...], ...]
+    table_id: str = ""
+    caption: str = ""
+    kind: ClassVar[str] = "table"
+
+    def __post_init__(self) -> None:
+        widths = {len(row) for row in self.rows}
+        if widths - {len(self.columns)}:
+            raise ValueError(
+                f"table {self.section_id!r}: every row needs {len(self.columns)} cells, "
+                f"found rows of {sorted(widths)}"
+            )
+
+
+Section = FigureSection | TableSection
 
 
 # --------------------------------------------------------------------------------------------
@@ -544,9 +660,33 @@ def figure_to_png(fig: Figure, dpi: int = _DPI) -> bytes:
     return buffer.getvalue()
 
 
-def build_sections(tables: ReportTables, max_points: int = 20_000) -> list[FigureSection]:
-    """Every figure of the report with its title and caption, in :data:`FIGURE_IDS` order."""
+def build_sections(tables: ReportTables, max_points: int = 20_000) -> list[Section]:
+    """Every section of the report in page order: the figures, then the persona table."""
     order = persona_order(tables.summary)
+    return [
+        *figure_sections(tables, order, max_points=max_points),
+        persona_table(tables.summary, tables.centroids, order),
+    ]
+
+
+def figure_sections(
+    tables: ReportTables, order: Sequence[str], max_points: int = 20_000
+) -> list[FigureSection]:
+    """The figures of the segmentation with their titles and captions, in :data:`FIGURE_IDS` order.
+
+    Parameters
+    ----------
+    tables : ReportTables
+        The loaded warehouse tables.
+    order : sequence of str
+        Persona keys in legend and bar order (see :func:`persona_order`).
+    max_points : int
+        Most customers drawn in the scatter plot.
+
+    Returns
+    -------
+    list of FigureSection
+    """
     names = _persona_names(tables.summary)
     customers = tables.customers
     chosen = _chosen_row(tables.k_evaluation)
@@ -600,141 +740,144 @@ def _format_number(value: object, spec: str) -> str:
     return format(number, spec)
 
 
-def persona_table_html(
+def table_section(
+    section_id: str,
+    title: str,
+    frame: pd.DataFrame,
+    columns: Sequence[Column],
+    table_id: str = "",
+    caption: str = "",
+) -> TableSection:
+    """A table section showing ``columns`` of ``frame``, one row per frame row, in frame order.
+
+    Parameters
+    ----------
+    section_id : str
+        HTML id of the section (the target of its link in the page's contents).
+    title : str
+        Heading of the section.
+    frame : pandas.DataFrame
+        The rows to show; it must hold every ``Column.field``.
+    columns : sequence of Column
+        What to show, left to right, and how to format it.
+    table_id : str, optional
+        HTML id of the ``<table>`` itself.
+    caption : str, optional
+        Plain text shown under the table.
+
+    Returns
+    -------
+    TableSection
+
+    Raises
+    ------
+    KeyError
+        If ``frame`` lacks a column's field.
+    """
+    missing = [c.field for c in columns if c.field not in frame.columns]
+    if missing:
+        raise KeyError(f"table {section_id!r}: frame lacks column(s) {', '.join(missing)}")
+    cells = [[column.format(v) for v in frame[column.field].tolist()] for column in columns]
+    return TableSection(
+        section_id=section_id,
+        title=title,
+        columns=tuple(columns),
+        rows=tuple(zip(*cells)) if cells else (),
+        table_id=table_id,
+        caption=caption,
+    )
+
+
+PERSONA_COLUMNS: tuple[Column, ...] = (
+    Column("persona_name", "Persona"),
+    Column("persona_key", "Key", css_class="key"),
+    Column("cluster_id", "Cluster", ".0f"),
+    Column("customer_count", "Customers", ",.0f"),
+    Column("customer_share", "Share of customers", ".1%"),
+    Column("revenue_share", "Share of revenue", ".1%"),
+    Column("median_recency_days", "Median recency (days)", "n"),
+    Column("median_frequency", "Median orders", "n"),
+    Column("median_monetary", "Median net revenue", ",.2f"),
+    Column("top_rfm_segments", "Top RFM segments"),
+    Column("persona_description", "Description"),
+    Column("persona_recommended_action", "Recommended action"),
+)
+
+
+def persona_table(
     summary: pd.DataFrame, centroids: pd.DataFrame, order: Sequence[str] | None = None
-) -> str:
-    """The persona table as an HTML ``<table id="persona-table">``, every text escaped.
+) -> TableSection:
+    """The persona table: one row per persona of ``fct_segment_summary``, its cluster beside it.
 
     Parameters
     ----------
     summary : pandas.DataFrame
         ``fct_segment_summary``, one row per persona.
     centroids : pandas.DataFrame
-        ``cluster_centroids``: gives each persona its ``cluster_id``.
+        ``cluster_centroids``: gives each persona its ``cluster_id`` (empty if it has none).
     order : sequence of str, optional
         Persona keys, row order; default :func:`persona_order`.
 
     Returns
     -------
-    str
+    TableSection
+        Section ``personas``, table ``persona-table``, columns :data:`PERSONA_COLUMNS`.
     """
     order = list(order) if order is not None else persona_order(summary)
     clusters = dict(zip(centroids["persona_key"].astype(str), centroids["cluster_id"]))
     rows = summary.set_index(summary["persona_key"].astype(str)).loc[order]
-    headers = ["Persona", "Key", "Cluster", "Customers", "Share of customers",
-               "Share of revenue", "Median recency (days)", "Median orders",
-               "Median net revenue", "Top RFM segments", "Description", "Recommended action"]
-    lines = ['<table id="persona-table">', "<thead><tr>"
-             + "".join(f"<th>{html.escape(h)}</th>" for h in headers) + "</tr></thead>", "<tbody>"]
-    for key, row in rows.iterrows():
-        cells = [
-            (str(row["persona_name"]), ""),
-            (str(key), "key"),
-            (_format_number(clusters.get(str(key)), ".0f"), "num"),
-            (_format_number(row["customer_count"], ",.0f"), "num"),
-            (_format_number(row["customer_share"], ".1%"), "num"),
-            (_format_number(row["revenue_share"], ".1%"), "num"),
-            (_format_number(row["median_recency_days"], "n"), "num"),
-            (_format_number(row["median_frequency"], "n"), "num"),
-            (_format_number(row["median_monetary"], ",.2f"), "num"),
-            (str(row["top_rfm_segments"]), ""),
-            (str(row["persona_description"]), ""),
-            (str(row["persona_recommended_action"]), ""),
-        ]
-        lines.append("<tr>" + "".join(
-            (f'<td class="{cls}">' if cls else "<td>") + f"{html.escape(text)}</td>"
-            for text, cls in cells
-        ) + "</tr>")
-    lines += ["</tbody>", "</table>"]
-    return "\n".join(lines)
+    rows = rows.assign(persona_key=order, cluster_id=[clusters.get(key) for key in order])
+    return table_section("personas", "Personas", rows, PERSONA_COLUMNS, table_id="persona-table")
 
 
-_CSS = """
-body { font-family: system-ui, -apple-system, "Segoe UI", Helvetica, Arial, sans-serif;
-       margin: 2rem auto; max-width: 1100px; padding: 0 1rem; color: #222; line-height: 1.45; }
-h1 { margin-bottom: 0.3rem; }
-dl.facts { display: grid; grid-template-columns: max-content 1fr; gap: 0.2rem 1rem; }
-dl.facts dt { font-weight: 600; }
-dl.facts dd { margin: 0; }
-nav ul { padding-left: 1.2rem; }
-figure { margin: 2rem 0; }
-figure img { max-width: 100%; height: auto; border: 1px solid #ddd; }
-figcaption { font-size: 0.92rem; color: #444; margin-top: 0.4rem; }
-table { border-collapse: collapse; font-size: 0.85rem; width: 100%; }
-th, td { border: 1px solid #ccc; padding: 0.35rem 0.5rem; vertical-align: top; text-align: left; }
-th { background: #f0f3f7; }
-td.num { text-align: right; white-space: nowrap; }
-td.key { font-family: monospace; }
-""".strip()
+def _environment() -> jinja2.Environment:
+    """The Jinja2 environment of the report's templates (package data), escaping every value."""
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("customer_segments", "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,  # a misspelt field fails instead of rendering empty
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
 
 
 def render_html(
     facts: Sequence[tuple[str, str]],
-    sections: Sequence[FigureSection],
-    persona_table: str,
+    sections: Sequence[Section],
     title: str = "Customer segments report",
 ) -> str:
-    """The self-contained HTML page: header facts, figures as base64 PNG, the persona table.
+    """The self-contained HTML page: header facts, a contents list, then the sections.
 
     Parameters
     ----------
     facts : sequence of (str, str)
-        Label and value pairs for the header (plain text; escaped here).
-    sections : sequence of FigureSection
-        Figures in page order; each becomes ``<figure id="...">`` with an embedded PNG.
-    persona_table : str
-        Ready HTML of the persona table (see :func:`persona_table_html`), inserted as is.
+        Label and value pairs for the header (plain text).
+    sections : sequence of Section
+        Figures and tables in page order. A figure becomes ``<figure id="...">`` with an embedded
+        PNG, a table ``<section id="..."><table>``; each is linked from the contents list.
     title : str
         Page title.
 
     Returns
     -------
     str
-        The page; it references no external resource.
+        The page; it references no external resource and every text in it is escaped.
+
+    Raises
+    ------
+    ValueError
+        If a section is of an unknown kind or two sections share an id.
     """
-    esc = html.escape
-    parts = [
-        "<!DOCTYPE html>",
-        '<html lang="en">',
-        "<head>",
-        '<meta charset="utf-8">',
-        '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>{esc(title)}</title>",
-        f"<style>\n{_CSS}\n</style>",
-        "</head>",
-        "<body>",
-        "<header>",
-        f"<h1>{esc(title)}</h1>",
-        '<dl class="facts">',
-        *(f"<dt>{esc(label)}</dt><dd>{esc(value)}</dd>" for label, value in facts),
-        "</dl>",
-        "<nav><ul>",
-        *(f'<li><a href="#{esc(s.figure_id)}">{esc(s.title)}</a></li>' for s in sections),
-        '<li><a href="#personas">Persona table</a></li>',
-        "</ul></nav>",
-        "</header>",
-        "<main>",
-    ]
-    for section in sections:
-        data = base64.b64encode(section.png).decode("ascii")
-        parts += [
-            f'<figure id="{esc(section.figure_id)}">',
-            f"<h2>{esc(section.title)}</h2>",
-            f'<img src="data:image/png;base64,{data}" alt="{esc(section.title)}">',
-            f"<figcaption>{esc(section.caption)}</figcaption>",
-            "</figure>",
-        ]
-    parts += [
-        '<section id="personas">',
-        "<h2>Personas</h2>",
-        persona_table,
-        "</section>",
-        "</main>",
-        "</body>",
-        "</html>",
-        "",
-    ]
-    return "\n".join(parts)
+    ids = [section.section_id for section in sections]
+    duplicated = sorted({i for i in ids if ids.count(i) > 1})
+    if duplicated:
+        raise ValueError(f"section id(s) used twice: {', '.join(duplicated)}")
+    unknown = sorted({s.kind for s in sections} - set(SECTION_KINDS))
+    if unknown:
+        raise ValueError(f"unknown section kind(s): {', '.join(unknown)}")
+    template = _environment().get_template(TEMPLATE)
+    return template.render(title=title, facts=list(facts), sections=list(sections))
 
 
 def build_report(tables: ReportTables, source: str, max_points: int = 20_000) -> str:
@@ -748,12 +891,7 @@ def build_report(tables: ReportTables, source: str, max_points: int = 20_000) ->
         ("Personas", str(len(tables.summary))),
         ("Generated from", source),
     ]
-    order = persona_order(tables.summary)
-    return render_html(
-        facts,
-        build_sections(tables, max_points=max_points),
-        persona_table_html(tables.summary, tables.centroids, order),
-    )
+    return render_html(facts, build_sections(tables, max_points=max_points))
 
 
 # --------------------------------------------------------------------------------------------

@@ -15,14 +15,21 @@ import pytest
 
 from customer_segments.report import (
     FIGURE_IDS,
+    PERSONA_COLUMNS,
+    Column,
+    FigureSection,
+    TableSection,
     k_selection_figure,
     load_tables,
     main,
+    persona_table,
     recency_monetary_figure,
+    render_html,
     rfm_grid_counts,
     sample_customers,
     segment_sizes_figure,
     snake_plot_values,
+    table_section,
 )
 
 SEEDS = Path(__file__).resolve().parents[2] / "seeds"
@@ -255,7 +262,9 @@ def test_persona_texts_appear_escaped(report):
     assert TRICKY_DESCRIPTION not in page
     assert "Bargain &amp; bulk &lt;buyers&gt;" in page
     assert "<buyers>" not in page
-    assert "Bundle offers only; no &quot;free&quot; shipping." in page
+    # Jinja2's autoescape (MarkupSafe) writes a double quote as &#34;.
+    assert "<td>Bundle offers only; no &#34;free&#34; shipping.</td>" in page
+    assert 'no "free" shipping' not in page
     for _, (name, _, action, *_) in PERSONAS.items():
         if name != TRICKY_NAME:
             assert f"<td>{name}</td>" in page
@@ -404,3 +413,74 @@ def test_scatter_samples_reproducibly_and_clips_to_one(tables):
     assert full[:, 1].min() == 1.0  # the zero and negative net revenues, drawn at 1
     assert ax.get_xscale() == "log" and ax.get_yscale() == "log"
     assert {t.get_text() for t in ax.get_legend().get_texts()} == set(names.values())
+
+
+def test_table_section_formats_each_column_in_frame_order():
+    frame = pd.DataFrame({
+        "name": ["b <x>", None, "a"],
+        "count": [1234, 5, np.nan],
+        "rate": [0.1234, 1.0, 0.5],
+        "extra": [1, 2, 3],
+    })
+    columns = [Column("name", "Name"), Column("count", "Count", ",.0f"),
+               Column("rate", "Rate", ".1%"), Column("name", "Key", css_class="key")]
+    section = table_section("t", "T", frame, columns)
+    assert section.rows == (
+        ("b <x>", "1,234", "12.3%", "b <x>"),  # plain text: escaping is the template's job
+        ("", "5", "100.0%", ""),  # missing text and numbers are empty cells
+        ("a", "", "50.0%", "a"),
+    )
+    assert [c.cell_class for c in section.columns] == ["", "num", "num", "key"]
+    with pytest.raises(KeyError, match="lacks column.s. nope"):
+        table_section("t", "T", frame, [Column("nope", "Nope")])
+    with pytest.raises(ValueError, match="every row needs 2 cells"):
+        TableSection("t", "T", tuple(columns[:2]), (("a", "b"), ("c",)))
+
+
+def test_persona_table_follows_the_order_and_leaves_a_missing_cluster_empty(tables):
+    order = ["new", "at_risk", "high_value", "bargain"]
+    centroids = tables.centroids.loc[tables.centroids["persona_key"] != "at_risk"]
+    section = persona_table(tables.summary, centroids, order)
+    assert (section.section_id, section.table_id) == ("personas", "persona-table")
+    assert section.columns == PERSONA_COLUMNS
+    keys = [row[1] for row in section.rows]
+    assert keys == order
+    clusters = {row[1]: row[2] for row in section.rows}
+    assert clusters == {"new": "1", "at_risk": "", "high_value": "0", "bargain": "2"}
+
+
+def test_a_new_section_is_one_more_item_of_the_list():
+    # What adding a backtest or history section amounts to: more sections, no template change.
+    png = FigureSection("fig-a", "A", "caption <a>", PNG_MAGIC)
+    table = table_section(
+        "history-psi", "PSI & drift", pd.DataFrame({"month": ["2011-11"], "psi": [0.123]}),
+        [Column("month", "Month <m>"), Column("psi", "PSI", ".2f")],
+        caption="Above 0.2 = shifted", table_id="psi-table",
+    )
+    page = render_html([("Label & co", "<v>")], [table, png], title="T <1>")
+    assert "<title>T &lt;1&gt;</title>" in page
+    assert "<dt>Label &amp; co</dt><dd>&lt;v&gt;</dd>" in page
+    # In the given order, in the contents list and in the page.
+    assert re.findall(r'<li><a href="#([^"]*)">', page) == ["history-psi", "fig-a"]
+    assert page.index('<section id="history-psi">') < page.index('<figure id="fig-a">')
+    assert "<h2>PSI &amp; drift</h2>" in page
+    assert '<table id="psi-table">' in page
+    assert "<thead><tr><th>Month &lt;m&gt;</th><th>PSI</th></tr></thead>" in page
+    assert '<tr><td>2011-11</td><td class="num">0.12</td></tr>' in page
+    assert '<p class="caption">Above 0.2 = shifted</p>' in page
+    assert '<figcaption>caption &lt;a&gt;</figcaption>' in page
+    encoded = base64.b64encode(PNG_MAGIC).decode("ascii")
+    assert f'<img src="data:image/png;base64,{encoded}" alt="A">' in page
+
+
+def test_sections_need_unique_ids_and_a_known_kind():
+    figure = FigureSection("same", "A", "", PNG_MAGIC)
+    table = TableSection("same", "B", (Column("x", "X"),), (("1",),))
+    with pytest.raises(ValueError, match="used twice: same"):
+        render_html([], [figure, table])
+
+    class Chart(FigureSection):
+        kind = "chart"
+
+    with pytest.raises(ValueError, match="unknown section kind.s.: chart"):
+        render_html([], [Chart("c", "C", "", PNG_MAGIC)])
