@@ -45,7 +45,8 @@ def test_auto_k_chooses_four_on_the_default_data(default_build: DbtRun):
 
 
 def test_fixed_k_is_one_setting_away(default_data, tmp_path: Path):
-    run = run_dbt(["build", "--select", "+cluster_centroids", "--vars", "{cluster_k: 6}"],
+    run = run_dbt(["build", "--select", "+cluster_centroids", "--indirect-selection", "cautious",
+                   "--vars", "{cluster_k: 6}"],
                   tmp_path / "build", default_data[0])
     assert run.returncode == 0, run.output[-5000:]
     centroids = run.query("select persona_key, customer_share from main.cluster_centroids")

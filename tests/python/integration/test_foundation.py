@@ -13,7 +13,7 @@ from .independent_cleaning import RAW_COLUMNS, classify, read_raw
 
 KEY_COLUMNS = ["customer_id", "recency_days", "tenure_days", "frequency", "monetary"]
 # The layouts only matter up to the RFM mart: the clustering downstream is tested elsewhere.
-RFM_ONLY = ["build", "--select", "+fct_customer_rfm"]
+RFM_ONLY = ["build", "--select", "+fct_customer_rfm", "--indirect-selection", "cautious"]
 
 
 @pytest.fixture(scope="module")

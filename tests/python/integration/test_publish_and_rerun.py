@@ -14,7 +14,10 @@ import pandas as pd
 
 import pytest
 
-from .conftest import PROJECT_DIR, generate, run_dbt
+from customer_segments.dbt_invoke import scoped_environment
+from customer_segments.publish import build_and_publish, dbt_build
+
+from .conftest import PROJECT_DIR, generate, project_manifest, run_dbt
 
 MARTS = [
     "fct_order_line_audit", "fct_customer_rfm", "cluster_feature_transform",
@@ -58,15 +61,14 @@ READER = textwrap.dedent(
 )
 
 
-def _publish(warehouse: Path, data: Path, *dbt_args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "customer_segments.publish", "--warehouse", str(warehouse),
-         "--project-dir", str(PROJECT_DIR), "--", *dbt_args,
-         "--target-path", str(warehouse.parent / "target"),
-         "--log-path", str(warehouse.parent / "logs")],
-        cwd=PROJECT_DIR, env={**__import__("os").environ, "RAW_ORDERS_PATH": str(data)},
-        capture_output=True, text=True, check=False,
-    )
+def _publish_here(warehouse: Path, data: Path, *dbt_args: str) -> int:
+    """Publish in this process, on the test run's parsed manifest (no parse per publish)."""
+    args = [*dbt_args, "--project-dir", str(PROJECT_DIR),
+            "--target-path", str(warehouse.parent / "target"),
+            "--log-path", str(warehouse.parent / "logs")]
+    with scoped_environment({"RAW_ORDERS_PATH": str(data)}):
+        return build_and_publish(
+            warehouse, build=dbt_build(args, manifest=project_manifest()))
 
 
 def _marts(warehouse: Path) -> dict[str, pd.DataFrame]:
@@ -83,8 +85,7 @@ def small_data(tmp_path_factory) -> Path:
 def test_rerun_gives_identical_marts_and_readers_see_whole_builds(small_data, tmp_path: Path):
     warehouse = tmp_path / "published" / "segments.duckdb"
     warehouse.parent.mkdir()
-    first = _publish(warehouse, small_data)
-    assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
+    assert _publish_here(warehouse, small_data) == 0
     before = _marts(warehouse)
 
     stop_file = tmp_path / "stop"
@@ -98,17 +99,14 @@ def test_rerun_gives_identical_marts_and_readers_see_whole_builds(small_data, tm
     time.sleep(1)
     try:
         # Same input, same settings: identical marts, labels included.
-        rerun = _publish(warehouse, small_data)
-        assert rerun.returncode == 0, rerun.stdout[-3000:] + rerun.stderr[-3000:]
+        assert _publish_here(warehouse, small_data) == 0
         after = _marts(warehouse)
         for mart in MARTS:
             pd.testing.assert_frame_equal(after[mart], before[mart], obj=mart)
         # Another as_of_date: the readers must see one build or the other, never a mix.
-        other = _publish(warehouse, small_data, "--vars", "{as_of_date: '2011-09-01'}")
-        assert other.returncode == 0, other.stdout[-3000:] + other.stderr[-3000:]
+        assert _publish_here(warehouse, small_data, "--vars", "{as_of_date: '2011-09-01'}") == 0
         # A build that fails halfway leaves the published marts intact and readable.
-        failed = _publish(warehouse, small_data, "--vars", "{cluster_k: 11}")
-        assert failed.returncode != 0
+        assert _publish_here(warehouse, small_data, "--vars", "{cluster_k: 11}") == 1
         time.sleep(1)
     finally:
         stop_file.touch()
@@ -185,8 +183,7 @@ def test_two_real_publishes_at_the_same_moment_publish_one_complete_build(
     # database was published. Now the second publish finds the lock and does nothing.
     warehouse = tmp_path / "published" / "segments.duckdb"
     warehouse.parent.mkdir()
-    first = _publish(warehouse, small_data)
-    assert first.returncode == 0, first.stderr[-3000:]
+    assert _publish_here(warehouse, small_data) == 0
     before = _marts(warehouse)
     publishes = {as_of: _start_publish(warehouse, small_data, as_of)
                  for as_of in ("2011-10-01", "2011-11-01")}
