@@ -91,3 +91,24 @@ def test_the_sql_adjusted_rand_index_is_scikit_learns(default_build: DbtRun):
     assert len(found) == 1 and found["customer_count"][0] == len(labels)
     assert abs(found["adjusted_rand_index"][0] - expected) < 1e-12
     assert 0 < expected < 1  # the two partitions agree in part: a value that tests something
+
+
+def test_sql_assignment_equals_the_python_assignment(default_build: DbtRun):
+    # customer_clusters is assigned in SQL (macros/segmentation/nearest_centroid.sql) from the
+    # two stored tables; the library's assignment of the same customers must agree exactly.
+    from customer_segments.clustering import build_customer_clusters
+
+    rfm = default_build.query("select * from main.fct_customer_rfm")
+    python = build_customer_clusters(
+        rfm,
+        default_build.query("select * from main.cluster_feature_transform"),
+        default_build.query("select * from main.cluster_centroids"),
+    ).set_index("customer_id").sort_index()
+    sql = default_build.query("select * from main.customer_clusters").set_index(
+        "customer_id").sort_index()
+    assert len(sql) == len(python) == len(rfm)
+    assert (sql.index == python.index).all()
+    assert (sql["cluster_id"] == python["cluster_id"]).all()
+    assert (sql["persona_key"] == python["persona_key"]).all()
+    for column in ["distance_to_centroid", "margin_to_next_centroid"]:
+        assert (sql[column] - python[column]).abs().max() < 1e-9, column
