@@ -53,6 +53,7 @@ __all__ = [
     "DEFAULT_FEATURES",
     "FeatureSpec",
     "PARAM_COLUMNS",
+    "feature_specs",
     "fit_feature_transform",
     "inverse_transform_features",
     "model_columns",
@@ -118,6 +119,29 @@ PARAM_COLUMNS: tuple[str, ...] = (
     "scale",
     "n_customers_fitted",
 )
+
+
+def feature_specs(table: pd.DataFrame) -> tuple[FeatureSpec, ...]:
+    """The features listed in a table (the dbt model ``int_cluster_features``), in position order.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        Columns ``feature_position``, ``feature``, ``source_column``, ``transform`` and
+        ``floor_negative``, one row per feature.
+    """
+    required = ["feature_position", "feature", "source_column", "transform", "floor_negative"]
+    missing = [c for c in required if c not in table.columns]
+    if missing:
+        raise ValueError(f"the feature list is missing column(s) {', '.join(missing)}")
+    if table.empty:
+        raise ValueError("the feature list has no features")
+    ordered = table.sort_values("feature_position", kind="stable")
+    return tuple(
+        FeatureSpec(str(row.feature), str(row.source_column), str(row.transform),
+                    bool(row.floor_negative))
+        for row in ordered.itertuples()
+    )
 
 
 def validate_rfm(

@@ -8,7 +8,9 @@ import pytest
 from test_clustering import persona_rfm
 
 from customer_segments.features import (
+    DEFAULT_FEATURES,
     PARAM_COLUMNS,
+    FeatureSpec,
     fit_feature_transform,
     inverse_transform_features,
     transform_features,
@@ -157,3 +159,32 @@ def test_bad_values_are_named(rfm, params, change, message):
 def test_bad_quantiles_are_rejected(rfm):
     with pytest.raises(ValueError, match="clip_quantiles"):
         fit_feature_transform(rfm, clip_quantiles=(0.9, 0.1))
+
+
+def test_feature_specs_read_a_feature_table_in_position_order():
+    from customer_segments.features import feature_specs
+
+    table = pd.DataFrame({
+        "feature_position": [1, 0],
+        "feature": ["monetary", "recency"],
+        "source_column": ["monetary", "recency_days"],
+        "transform": ["log1p", "sqrt"],
+        "floor_negative": [True, False],
+    })
+    specs = feature_specs(table)
+    assert [s.name for s in specs] == ["recency", "monetary"]
+    assert specs[1] == FeatureSpec("monetary", "monetary", "log1p", floor_negative=True)
+    with pytest.raises(ValueError, match="transform"):
+        feature_specs(table.drop(columns="transform"))
+
+
+def test_the_projects_default_features_are_the_librarys():
+    # dbt_project.yml's var cluster_features (what dbt fits and the SQL assignment applies) and
+    # DEFAULT_FEATURES (what the standalone command fits) must describe the same model.
+    import yaml
+    from pathlib import Path
+
+    project = yaml.safe_load((Path(__file__).resolve().parents[2] / "dbt_project.yml").read_text())
+    listed = project["vars"]["cluster_features"]
+    assert [FeatureSpec(f["name"], f["source_column"], f.get("transform", "identity"),
+                        bool(f.get("floor_negative", False))) for f in listed] == list(DEFAULT_FEATURES)
