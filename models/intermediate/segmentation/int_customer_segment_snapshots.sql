@@ -1,16 +1,36 @@
 {#-
-    Every customer with a purchase before each snapshot date of the history (the month starts
+    Every customer with a kept line before each snapshot date of the history (the month starts
     and as_of_date), scored on the scale of as_of_date: the 1-5 scores against the thresholds of
     as_of_date's quintiles (int_rfm_score_thresholds) and the classic RFM segment of that cell.
     On as_of_date itself this gives fct_customer_rfm's scores back; on an earlier date a
-    customer's segment changes only when the customer did.
+    customer's segment changes only when the customer did. Customers without a purchase before
+    the date have no scores and no classic segment.
 -#}
 
 with
 
+rfm_snapshots as (
+
+    select * from {{ ref('int_customer_rfm_snapshots') }}
+
+),
+
+snapshot_dates as (
+
+    select * from {{ ref('int_rfm_snapshot_dates') }}
+
+),
+
 rfm_history as (
 
-    select * from {{ ref('fct_customer_rfm_history') }}
+    select
+        rfm_snapshots.*,
+        snapshot_dates.is_as_of_date
+
+    from rfm_snapshots
+    inner join snapshot_dates
+        on rfm_snapshots.snapshot_date = snapshot_dates.snapshot_date
+    where snapshot_dates.is_history_month_start or snapshot_dates.is_as_of_date
 
 ),
 
@@ -36,10 +56,15 @@ scored as (
 
     select
         rfm_history.*,
-        {{ score_on_thresholds('rfm_history.recency_days', 'recency_days') }}
-            as as_of_recency_score,
-        {{ score_on_thresholds('rfm_history.frequency', 'frequency') }} as as_of_frequency_score,
-        {{ score_on_thresholds('rfm_history.monetary', 'monetary') }} as as_of_monetary_score
+        case when rfm_history.has_purchase then
+            {{ score_on_thresholds('rfm_history.recency_days', 'recency_days') }}
+        end as as_of_recency_score,
+        case when rfm_history.has_purchase then
+            {{ score_on_thresholds('rfm_history.frequency', 'frequency') }}
+        end as as_of_frequency_score,
+        case when rfm_history.has_purchase then
+            {{ score_on_thresholds('rfm_history.monetary', 'monetary') }}
+        end as as_of_monetary_score
 
     from rfm_history
     cross join thresholds
@@ -59,10 +84,14 @@ final as (
         scored.tenure_days,
         scored.frequency,
         scored.monetary,
+        scored.gross_revenue,
+        scored.returned_revenue,
+        scored.average_order_value,
         scored.as_of_recency_score as recency_score,
         scored.as_of_frequency_score as frequency_score,
         scored.as_of_monetary_score as monetary_score,
 
+        scored.has_purchase,
         scored.is_as_of_date,
 
         scored.first_purchase_date,
