@@ -8,7 +8,7 @@ DEFAULT_PERSONAS := data/online_retail_personas.csv
 GENERATOR_SEED ?= 42
 WAREHOUSE ?= $(or $(SEGMENTS_DUCKDB_PATH),segments.duckdb)
 
-.PHONY: build test test-fast install data report export docs clean
+.PHONY: build test test-fast lint install data report export docs clean
 
 ## build: generate the default data if missing; dbt build into a work file, published atomically
 ## when every model and test passed; then the report and the Parquet copies
@@ -25,12 +25,21 @@ test: install
 test-fast: install
 	$(BIN)/pytest -m "not integration"
 
+## lint: ruff (lint and format), sqlfluff on the compiled models, dbt-score on their metadata
+LINT_WAREHOUSE := target/lint/segments.duckdb
+lint: install
+	$(BIN)/ruff check python tests bench
+	$(BIN)/ruff format --check python tests bench
+	mkdir -p $(dir $(LINT_WAREHOUSE))
+	SEGMENTS_DUCKDB_PATH=$(LINT_WAREHOUSE) $(BIN)/sqlfluff lint models tests/dbt analyses
+	SEGMENTS_DUCKDB_PATH=$(LINT_WAREHOUSE) $(BIN)/dbt-score lint --run-dbt-parse
+
 install: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[test]"
+	$(BIN)/python -m pip install --quiet -e ".[test,lint]"
 	touch $@
 
 # The default data is produced here, deterministically, never downloaded.
