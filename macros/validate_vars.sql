@@ -8,6 +8,8 @@
         {%- do cluster_k_setting() -%}
         {%- do whole_number_setting("history_months", minimum=0, maximum=120) -%}
         {%- do whole_number_setting("prediction_horizon_days", minimum=1, maximum=3650) -%}
+        {%- do number_setting("drift_psi_threshold", exclusive_minimum=0) -%}
+        {%- do cluster_feature_list() -%}
     {%- endif -%}
     {{ return("") }}
 {% endmacro %}
