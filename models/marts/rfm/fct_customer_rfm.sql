@@ -62,8 +62,10 @@ measured as (
         cast(customers.monetary as numeric(18, 2)) as monetary,
         cast(customers.gross_revenue as numeric(18, 2)) as gross_revenue,
         cast(customers.returned_revenue as numeric(18, 2)) as returned_revenue,
-        cast(customers.gross_revenue / customers.frequency as numeric(18, 2))
-            as average_order_value,
+        cast(
+            {{ rounded_division('customers.gross_revenue', 'customers.frequency') }}
+            as numeric(18, 2)
+        ) as average_order_value,
         cast(
             {{ dbt.datediff('customers.last_purchase_date', 'customers.as_of_date', 'day') }}
             as integer
@@ -101,9 +103,9 @@ final as (
         scored.customer_id,
         scored.country,
         {{ dbt.concat([
-            dbt.safe_cast('scored.recency_score', api.Column.translate_type('string')),
-            dbt.safe_cast('scored.frequency_score', api.Column.translate_type('string')),
-            dbt.safe_cast('scored.monetary_score', api.Column.translate_type('string')),
+            dbt.safe_cast('scored.recency_score', string_type()),
+            dbt.safe_cast('scored.frequency_score', string_type()),
+            dbt.safe_cast('scored.monetary_score', string_type()),
         ]) }} as rfm_score,
         rfm_segments.rfm_segment_key,
         rfm_segments.rfm_segment,

@@ -69,7 +69,7 @@ top_rfm_segments as (
                 dbt.safe_cast(
                     'cast(round(100.0 * rfm_segments_in_persona.customer_count'
                         ~ ' / personas.customer_count, 1) as numeric(4, 1))',
-                    api.Column.translate_type('string')),
+                    string_type()),
                 "'%)'",
             ]),
             "', '",
@@ -104,8 +104,10 @@ final as (
         cast(personas.mean_frequency as double) as mean_frequency,
         cast(personas.median_monetary as double) as median_monetary,
         cast(personas.mean_monetary as double) as mean_monetary,
-        cast(personas.gross_revenue / personas.purchase_invoices as numeric(18, 2))
-            as average_order_value
+        cast(
+            {{ rounded_division('personas.gross_revenue', 'personas.purchase_invoices') }}
+            as numeric(18, 2)
+        ) as average_order_value
 
     from personas
     cross join totals
