@@ -27,7 +27,18 @@
         schema=var("raw_schema"), identifier="online_retail_order_lines_offsets") -%}
     {%- do adapter.create_schema(relation) -%}
 
-    {%- set facts = spark_raw_orders_file_facts(path) -%}
+    {#-
+        A relative path is read from the folder dbt runs in, as DuckDB does; Spark would read a
+        relative table location from the schema's folder in the warehouse instead.
+    -#}
+    {%- if not modules.re.match("^([a-zA-Z][a-zA-Z0-9+.-]*:|/)", path) -%}
+        {%- set working_directory = run_query(
+            "select reflect('java.lang.System', 'getProperty', 'user.dir')").columns[0].values()[0] -%}
+        {%- set file = working_directory ~ "/" ~ path -%}
+    {%- else -%}
+        {%- set file = path -%}
+    {%- endif -%}
+    {%- set facts = spark_raw_orders_file_facts(file) -%}
     {%- if facts.files == 0 -%}
         {%- do exceptions.raise_compiler_error(
             "Raw orders file not found: " ~ path ~ " (relative paths are read from the project "
@@ -45,8 +56,8 @@
     {%- endif -%}
 
     {%- set is_parquet = raw_orders_is_parquet(path) -%}
-    {%- set encoding = "utf-8" if is_parquet else spark_raw_orders_encoding(path, facts.size) -%}
-    {%- set reader = spark_raw_orders_reader(path, encoding) -%}
+    {%- set encoding = "utf-8" if is_parquet else spark_raw_orders_encoding(file, facts.size) -%}
+    {%- set reader = spark_raw_orders_reader(file, encoding) -%}
     {%- set file_columns = run_query("select * from " ~ reader ~ " limit 0").column_names | list -%}
     {%- set mapping = match_raw_orders_columns(path, file_columns) -%}
     {%- set has_rows = run_query("select 1 from " ~ reader ~ " limit 1").rows | length -%}
