@@ -13,8 +13,10 @@
             "The dbt var raw_orders_table must be schema.table or database.schema.table; got: "
             ~ (name | truncate(80, true, "..."))) -%}
     {%- endif -%}
+    {#- Spark has no database level: target.database is undefined there. -#}
+    {%- set database = target.database or none -%}
     {%- set table = adapter.get_relation(
-        database=(parts[0] if parts | length == 3 else target.database),
+        database=(parts[0] if parts | length == 3 else database),
         schema=parts[-2], identifier=parts[-1]) -%}
     {%- if table is none -%}
         {%- do exceptions.raise_compiler_error(
@@ -37,7 +39,7 @@
         name, table_columns | reject("equalto", found[0]) | list, kind="table") -%}
 
     {%- set relation = api.Relation.create(
-        database=target.database, schema=var("raw_schema"), identifier="online_retail_order_lines") -%}
+        database=database, schema=var("raw_schema"), identifier="online_retail_order_lines") -%}
     {%- do adapter.create_schema(relation) -%}
     {%- set columns_sql = ["cast(" ~ adapter.quote(found[0]) ~ " as bigint) as raw_row_number"] -%}
     {%- for canonical, table_column in mapping.items() -%}

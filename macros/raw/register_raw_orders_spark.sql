@@ -40,19 +40,16 @@
     {%- endif -%}
     {%- set facts = spark_raw_orders_file_facts(file) -%}
     {%- if facts.files == 0 -%}
+        {#- Spark's file listing leaves out 0-byte files: an empty file looks absent. -#}
         {%- do exceptions.raise_compiler_error(
-            "Raw orders file not found: " ~ path ~ " (relative paths are read from the project "
-            ~ "folder). " ~ raw_orders_setting_hint()
+            "Raw orders file not found (or empty: 0 bytes): " ~ path ~ " (relative paths are "
+            ~ "read from the project folder). " ~ raw_orders_setting_hint()
             ~ " To produce the default data run: make data") -%}
     {%- endif -%}
     {%- if facts.files > 1 -%}
         {%- do exceptions.raise_compiler_error(
             "Raw orders path " ~ path ~ " matches " ~ facts.files ~ " files; name one file. "
             ~ raw_orders_setting_hint()) -%}
-    {%- endif -%}
-    {%- if facts.size == 0 -%}
-        {%- do exceptions.raise_compiler_error(
-            "Raw orders file " ~ path ~ " is empty (0 bytes). " ~ raw_orders_setting_hint()) -%}
     {%- endif -%}
 
     {%- set is_parquet = raw_orders_is_parquet(path) -%}
@@ -107,7 +104,7 @@
 
 {% macro spark_raw_orders_file_facts(path) %}
     {#-
-        How many files the path names and the size of the first, without reading them. A
+        How many files the path names (0-byte files are not listed), without reading them. A
         binaryFile table lists its location lazily, and lists an absent location as empty
         (a path-based read would fail on it with Spark's own message).
     -#}
@@ -116,7 +113,7 @@
     {%- do run_query("drop table if exists " ~ listing) -%}
     {%- do run_query("create table " ~ listing ~ " using binaryFile location "
         ~ string_literal(path)) -%}
-    {%- set row = run_query("select count(*), coalesce(min(length), 0) from " ~ listing).rows[0] -%}
+    {%- set row = run_query("select count(*), coalesce(max(length), 0) from " ~ listing).rows[0] -%}
     {%- do run_query("drop table if exists " ~ listing) -%}
     {{ return({"files": row[0], "size": row[1]}) }}
 {% endmacro %}
