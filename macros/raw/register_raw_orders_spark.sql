@@ -53,6 +53,26 @@
     {%- endif -%}
 
     {%- set is_parquet = raw_orders_is_parquet(path) -%}
+    {#-
+        As on DuckDB, an unchanged CSV file (same path, size, modification time and settings)
+        is not loaded again by a later invocation (`dbt test`, spark_runner's later steps);
+        --full-refresh always loads. The signature is a table property of the copy.
+    -#}
+    {%- set canonical_columns = [] -%}
+    {%- for canonical in raw_orders_column_aliases() -%}
+        {%- do canonical_columns.append("lines." ~ adapter.quote(canonical)) -%}
+    {%- endfor -%}
+    {%- set signature = "file=" ~ file ~ "; bytes=" ~ facts.size ~ "; modified=" ~ facts.modified
+        ~ "; encoding=" ~ var("raw_orders_encoding") ~ "; delimiter=" ~ var("raw_orders_delimiter") -%}
+    {%- if not is_parquet and not flags.FULL_REFRESH
+            and spark_raw_orders_load_signature(loaded, offsets) == signature -%}
+        {{ log("Raw orders: " ~ path ~ " is unchanged since it was loaded into " ~ loaded
+               ~ ": the copy is reused (--full-refresh loads it again)", info=true) }}
+        {%- do run_query("create or replace view " ~ relation ~ " as "
+            ~ spark_raw_orders_numbered_sql(loaded, offsets, canonical_columns)) -%}
+        {{ return("") }}
+    {%- endif -%}
+
     {%- set encoding = "utf-8" if is_parquet else spark_raw_orders_encoding(file, facts.size) -%}
     {%- set reader = spark_raw_orders_reader(file, encoding) -%}
     {%- set file_columns = run_query("select * from " ~ reader ~ " limit 0").column_names | list -%}
@@ -64,11 +84,10 @@
             ~ raw_orders_setting_hint()) -%}
     {%- endif -%}
 
-    {%- set text_columns, canonical_columns = [], [] -%}
+    {%- set text_columns = [] -%}
     {%- for canonical, file_column in mapping.items() -%}
         {%- do text_columns.append("cast(" ~ adapter.quote(file_column) ~ " as string) as "
             ~ adapter.quote(canonical)) -%}
-        {%- do canonical_columns.append("lines." ~ adapter.quote(canonical)) -%}
     {%- endfor -%}
     {%- if is_parquet -%}
         {#- No copy; a table loaded by an earlier build from a CSV file is dropped. -#}
@@ -89,16 +108,40 @@
             ~ "coalesce(sum(count(*)) over (order by file_partition rows between unbounded "
             ~ "preceding and 1 preceding), 0) as lines_before "
             ~ "from " ~ loaded ~ " group by file_partition") -%}
-        {#- monotonically_increasing_id() = partition << 33 + position in the partition -#}
-        {%- set view_sql = "select offsets.lines_before + (lines.partition_line_id "
-            ~ "- offsets.first_line_id) + 1 as raw_row_number, "
-            ~ (canonical_columns | join(", ")) ~ " from " ~ loaded ~ " as lines "
-            ~ "inner join " ~ offsets ~ " as offsets "
-            ~ "on lines.file_partition = offsets.file_partition" -%}
+        {%- do run_query("alter table " ~ loaded ~ " set tblproperties "
+            ~ "('customer_segments.load_signature' = " ~ string_literal(signature) ~ ")") -%}
+        {%- set view_sql = spark_raw_orders_numbered_sql(loaded, offsets, canonical_columns) -%}
     {%- endif -%}
     {%- do run_query("create or replace view " ~ relation ~ " as " ~ view_sql) -%}
     {{ log("Raw orders: " ~ path ~ " (" ~ encoding ~ ") registered as " ~ relation, info=true) }}
     {{ return("") }}
+{% endmacro %}
+
+
+{% macro spark_raw_orders_numbered_sql(loaded, offsets, canonical_columns) %}
+    {#- monotonically_increasing_id() = partition << 33 + position in the partition -#}
+    {{- return("select offsets.lines_before + (lines.partition_line_id "
+        ~ "- offsets.first_line_id) + 1 as raw_row_number, "
+        ~ (canonical_columns | join(", ")) ~ " from " ~ loaded ~ " as lines "
+        ~ "inner join " ~ offsets ~ " as offsets "
+        ~ "on lines.file_partition = offsets.file_partition") -}}
+{% endmacro %}
+
+
+{% macro spark_raw_orders_load_signature(loaded, offsets) %}
+    {#- The signature of the file the copy was loaded from; none without a complete copy. -#}
+    {%- for table in [offsets, loaded] -%}
+        {%- if run_query("show tables in " ~ table.schema ~ " like "
+                ~ string_literal(table.identifier)).rows | length == 0 -%}
+            {{ return(none) }}
+        {%- endif -%}
+    {%- endfor -%}
+    {%- for row in run_query("show tblproperties " ~ loaded).rows -%}
+        {%- if row[0] == "customer_segments.load_signature" -%}
+            {{ return(row[1]) }}
+        {%- endif -%}
+    {%- endfor -%}
+    {{ return(none) }}
 {% endmacro %}
 
 
@@ -113,9 +156,10 @@
     {%- do run_query("drop table if exists " ~ listing) -%}
     {%- do run_query("create table " ~ listing ~ " using binaryFile location "
         ~ string_literal(path)) -%}
-    {%- set row = run_query("select count(*), coalesce(max(length), 0) from " ~ listing).rows[0] -%}
+    {%- set row = run_query("select count(*), coalesce(max(length), 0), "
+        ~ "cast(max(modificationTime) as string) from " ~ listing).rows[0] -%}
     {%- do run_query("drop table if exists " ~ listing) -%}
-    {{ return({"files": row[0], "size": row[1]}) }}
+    {{ return({"files": row[0], "size": row[1], "modified": row[2]}) }}
 {% endmacro %}
 
 
