@@ -9,3 +9,8 @@
 {% macro default__median(column_sql) %}
     percentile_cont(0.5) within group (order by {{ column_sql }})
 {% endmacro %}
+
+{#- percentile_cont ... within group exists from Spark 3.3; percentile() is older and equal. -#}
+{% macro spark__median(column_sql) %}
+    percentile({{ column_sql }}, 0.5)
+{% endmacro %}

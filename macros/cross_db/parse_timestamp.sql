@@ -21,3 +21,17 @@
         {%- endfor -%}
     ])
 {% endmacro %}
+
+{#-
+    Spark parses with Java DateTimeFormatter patterns, so each strftime layout is converted:
+    %m -> M and %d -> d accept one or two digits, as DuckDB's %m and %d do. Literal letters
+    (the T of ISO dates) are quoted.
+-#}
+{% macro spark__parse_timestamp(text_sql, formats) %}
+    coalesce(
+        {%- for format in formats %}
+        try_to_timestamp({{ text_sql }}, {{ string_literal(strftime_to_java_pattern(format)) }})
+            {{- "," if not loop.last }}
+        {%- endfor %}
+    )
+{% endmacro %}

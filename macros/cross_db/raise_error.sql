@@ -15,3 +15,7 @@
 {% macro duckdb__raise_error(message_sql) %}
     error({{ message_sql }})
 {% endmacro %}
+
+{% macro spark__raise_error(message_sql) %}
+    raise_error({{ message_sql }})
+{% endmacro %}

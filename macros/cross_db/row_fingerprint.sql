@@ -13,7 +13,7 @@
 {% macro default__row_fingerprint(columns) %}
     {%- set parts = [] -%}
     {%- for column in columns -%}
-        {%- do parts.append("coalesce(" ~ dbt.safe_cast(column, api.Column.translate_type("string")) ~ ", '')") -%}
+        {%- do parts.append("coalesce(" ~ dbt.safe_cast(column, string_type()) ~ ", '')") -%}
         {%- if not loop.last -%}{%- do parts.append("'|'") -%}{%- endif -%}
     {%- endfor -%}
     {{ dbt.hash(dbt.concat(parts)) }}
@@ -21,4 +21,9 @@
 
 {% macro duckdb__row_fingerprint(columns) %}
     hash({{ columns | join(", ") }})
+{% endmacro %}
+
+{#- Spark's 64-bit xxHash of the values (NULLs are skipped, which only adds collisions). -#}
+{% macro spark__row_fingerprint(columns) %}
+    xxhash64({{ columns | join(", ") }})
 {% endmacro %}

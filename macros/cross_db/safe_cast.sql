@@ -7,3 +7,11 @@
 {% macro duckdb__safe_cast(field, type) %}
     try_cast({{ field }} as {{ type }})
 {% endmacro %}
+
+{#-
+    dbt-spark's own is a plain cast. dbt-spark turns ANSI mode off for the session (a plain cast
+    then gives NULL too), but a profile or cluster may turn it back on: try_cast is NULL either way.
+-#}
+{% macro spark__safe_cast(field, type) %}
+    try_cast({{ field }} as {{ type }})
+{% endmacro %}

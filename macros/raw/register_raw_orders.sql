@@ -1,5 +1,6 @@
 {#
-    Reading files is the only DuckDB-specific part of the project. This on-run-start hook checks
+    Reading files is the only engine-specific part of the project (Spark:
+    register_raw_orders_spark.sql). This on-run-start hook checks
     the raw order file named by the `raw_orders_path` var (or the RAW_ORDERS_PATH environment
     variable), loads a CSV file into the table raw.online_retail_order_lines_loaded (the "EL" of
     ELT; a Parquet file is read in place) and exposes it as the view that the
@@ -86,7 +87,7 @@
 {% endmacro %}
 
 
-{% macro match_raw_orders_columns(path, file_columns) %}
+{% macro match_raw_orders_columns(path, file_columns, kind="file") %}
     {#- Map the file's header to the canonical columns by name, never by position. -#}
     {%- set aliases = raw_orders_column_aliases() -%}
     {%- set mapping = {} -%}
@@ -103,7 +104,7 @@
             {%- do missing.append(canonical ~ " (accepted headers: " ~ (accepted | join(", ")) ~ ")") -%}
         {%- elif matches | length > 1 -%}
             {%- do exceptions.raise_compiler_error(
-                "Raw orders file " ~ path ~ ": column " ~ canonical ~ " appears more than once in "
+                "Raw orders " ~ kind ~ " " ~ path ~ ": column " ~ canonical ~ " appears more than once in "
                 ~ "the header (" ~ (matches | join(", ")) ~ "). Keep one of them."
             ) -%}
         {%- else -%}
@@ -118,8 +119,8 @@
                 ~ var("raw_orders_delimiter") ~ ")." -%}
         {%- endif -%}
         {%- do exceptions.raise_compiler_error(
-            "Raw orders file " ~ path ~ ": required column(s) missing: " ~ (missing | join("; "))
-            ~ ". Columns found in the file: " ~ (file_columns | join(", ")) ~ "." ~ hint
+            "Raw orders " ~ kind ~ " " ~ path ~ ": required column(s) missing: " ~ (missing | join("; "))
+            ~ ". Columns found in the " ~ kind ~ ": " ~ (file_columns | join(", ")) ~ "." ~ hint
         ) -%}
     {%- endif -%}
     {{ return(mapping) }}
@@ -127,9 +128,28 @@
 
 
 {% macro register_raw_orders() %}
+    {#-
+        The source is either a table that a loading tool fills (the var raw_orders_table, the
+        same on every engine) or the file raw_orders_path, read by the engine's own macro.
+    -#}
     {%- if not execute -%}
         {{ return("") }}
     {%- endif -%}
+    {%- if (var("raw_orders_table", none) or "") | string | trim not in ("", "none", "None") -%}
+        {{ return(register_raw_orders_from_table()) }}
+    {%- endif -%}
+    {{ return(adapter.dispatch("register_raw_orders", "customer_segments")()) }}
+{% endmacro %}
+
+
+{% macro default__register_raw_orders() %}
+    {%- do exceptions.raise_compiler_error(
+        "Reading the raw orders file needs an implementation for the " ~ target.type
+        ~ " adapter; or set the dbt var raw_orders_table to a table that a loading tool fills.") -%}
+{% endmacro %}
+
+
+{% macro duckdb__register_raw_orders() %}
     {%- set path = var("raw_orders_path") | string | trim -%}
     {%- if path == "" -%}
         {%- do exceptions.raise_compiler_error(

@@ -55,7 +55,7 @@
             {%- for feature in features %}
             least(
                 greatest(
-                    cast({{ feature.source_column }} as {{ type_double() }}),
+                    cast({{ feature.source_column }} as {{ double_type() }}),
                     parameters.{{ feature.name }}_clip_lower
                 ),
                 parameters.{{ feature.name }}_clip_upper

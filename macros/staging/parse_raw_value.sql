@@ -8,11 +8,11 @@
     case
         when {{ raw_column }} is not null and {{ parsed_column }} is null
             then {{ raise_error(dbt.concat([
-                "'Raw orders file " ~ (var('raw_orders_path') | replace("'", "''"))
-                    ~ ": column " ~ column_name ~ " " ~ rule ~ "; found '''",
+                string_literal("Raw orders file " ~ var('raw_orders_path')
+                    ~ ": column " ~ column_name ~ " " ~ rule ~ "; found '"),
                 raw_column,
-                "''' on data row '",
-                dbt.safe_cast(row_number_column, api.Column.translate_type("string")),
+                string_literal("' on data row "),
+                dbt.safe_cast(row_number_column, string_type()),
             ])) }}
         else {{ parsed_column }}
     end

@@ -44,12 +44,12 @@ final as (
         case
             when purchase_invoice_count = 0 then {{ raise_error(dbt.concat([
                 "'No kept purchase line before as_of_date '",
-                "coalesce(" ~ dbt.safe_cast('as_of_date', api.Column.translate_type('string'))
+                "coalesce(" ~ dbt.safe_cast('as_of_date', string_type())
                     ~ ", '(no kept line at all)')",
-                "' in raw orders file " ~ (var('raw_orders_path') | replace("'", "''"))
+                string_literal(" in raw orders file " ~ var('raw_orders_path')
                     ~ ": the RFM would have no customer. fct_order_line_audit shows where the "
                     ~ "lines went (only guests? only cancellations?); or set the var as_of_date "
-                    ~ "later.'",
+                    ~ "later."),
             ])) }}
             else as_of_date
         end as as_of_date

@@ -98,8 +98,10 @@ measured as (
         cast(customers.monetary as numeric(18, 2)) as monetary,
         cast(customers.gross_revenue as numeric(18, 2)) as gross_revenue,
         cast(customers.returned_revenue as numeric(18, 2)) as returned_revenue,
-        cast(customers.gross_revenue / nullif(customers.frequency, 0) as numeric(18, 2))
-            as average_order_value,
+        cast(
+            {{ rounded_division('customers.gross_revenue', 'nullif(customers.frequency, 0)') }}
+            as numeric(18, 2)
+        ) as average_order_value,
         cast(
             {{ dbt.datediff('customers.last_purchase_date', 'customers.snapshot_date', 'day') }}
             as integer
@@ -141,9 +143,9 @@ final as (
         measured.customer_id,
         measured.country,
         {{ dbt.concat([
-            dbt.safe_cast('scored_purchasers.recency_score', api.Column.translate_type('string')),
-            dbt.safe_cast('scored_purchasers.frequency_score', api.Column.translate_type('string')),
-            dbt.safe_cast('scored_purchasers.monetary_score', api.Column.translate_type('string')),
+            dbt.safe_cast('scored_purchasers.recency_score', string_type()),
+            dbt.safe_cast('scored_purchasers.frequency_score', string_type()),
+            dbt.safe_cast('scored_purchasers.monetary_score', string_type()),
         ]) }} as rfm_score,
         rfm_segments.rfm_segment_key,
         rfm_segments.rfm_segment,

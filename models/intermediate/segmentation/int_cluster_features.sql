@@ -25,9 +25,9 @@ final as (
 
     select
         cast(feature_position as integer) as feature_position,
-        cast(feature as {{ dbt.type_string() }}) as feature,
-        cast(source_column as {{ dbt.type_string() }}) as source_column,
-        cast(transform as {{ dbt.type_string() }}) as transform,
+        cast(feature as {{ string_type() }}) as feature,
+        cast(source_column as {{ string_type() }}) as source_column,
+        cast(transform as {{ string_type() }}) as transform,
         floor_negative
 
     from features

@@ -10,7 +10,7 @@ with
 final as (
 
     select
-        cast('{{ cluster_k_setting() }}' as {{ dbt.type_string() }}) as cluster_k,
+        cast('{{ cluster_k_setting() }}' as {{ string_type() }}) as cluster_k,
         cast({{ var('cluster_random_state') | int }} as integer) as cluster_random_state,
         cast({{ var('cluster_n_init') | int }} as integer) as cluster_n_init
 

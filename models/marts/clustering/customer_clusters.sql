@@ -20,8 +20,8 @@ final as (
         customer_id,
         cast(cluster_id as integer) as cluster_id,
         persona_key,
-        cast(distance_to_centroid as {{ type_double() }}) as distance_to_centroid,
-        cast(margin_to_next_centroid as {{ type_double() }}) as margin_to_next_centroid
+        cast(distance_to_centroid as {{ double_type() }}) as distance_to_centroid,
+        cast(margin_to_next_centroid as {{ double_type() }}) as margin_to_next_centroid
 
     from assigned
 

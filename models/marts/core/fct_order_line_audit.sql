@@ -41,11 +41,11 @@ final as (
 
         order_line_outcomes.rule_order,
         coalesce(lines_by_outcome.line_count, 0) as line_count,
-        cast(
-            coalesce(lines_by_outcome.line_count, 0) * 1.0 / nullif(all_lines.line_count, 0)
-            as double precision
-        ) as line_share,
-        coalesce(lines_by_outcome.quantity, 0) as quantity,
+        -- In floating point on every engine: Spark would divide decimals and keep 6 places.
+        cast(coalesce(lines_by_outcome.line_count, 0) as {{ double_type() }})
+            / nullif(all_lines.line_count, 0) as line_share,
+        -- bigint on every engine (DuckDB's sum of bigints is a 128-bit hugeint).
+        cast(coalesce(lines_by_outcome.quantity, 0) as bigint) as quantity,
         cast(coalesce(lines_by_outcome.revenue, 0) as numeric(18, 2)) as revenue,
 
         order_line_outcomes.line_status = 'kept' as is_kept

@@ -35,8 +35,8 @@ final as (
         segment_snapshots.rfm_segment_key,
         segment_snapshots.rfm_segment,
 
-        cast(assigned.distance_to_centroid as {{ type_double() }}) as distance_to_centroid,
-        cast(assigned.margin_to_next_centroid as {{ type_double() }}) as margin_to_next_centroid,
+        cast(assigned.distance_to_centroid as {{ double_type() }}) as distance_to_centroid,
+        cast(assigned.margin_to_next_centroid as {{ double_type() }}) as margin_to_next_centroid,
         segment_snapshots.recency_days,
         segment_snapshots.tenure_days,
         segment_snapshots.frequency,

@@ -51,7 +51,7 @@ feature_values as (
         is_as_of_date,
         customer_id,
         '{{ feature.name }}' as feature,
-        cast({{ feature.source_column }} as {{ type_double() }}) as feature_value
+        cast({{ feature.source_column }} as {{ double_type() }}) as feature_value
     from rfm_history
     {{ "union all" if not loop.last }}
     {%- endfor %}
@@ -195,14 +195,14 @@ final as (
 
     select
         {{ dbt.concat([
-            dbt.safe_cast('drift_rows.snapshot_date', api.Column.translate_type('string')), "'|'",
+            dbt.safe_cast('drift_rows.snapshot_date', string_type()), "'|'",
             'drift_rows.drift_kind', "'|'", 'drift_rows.drift_key',
         ]) }} as drift_id,
-        cast(drift_rows.drift_kind as {{ dbt.type_string() }}) as drift_kind,
-        cast(drift_rows.drift_key as {{ dbt.type_string() }}) as drift_key,
-        cast(drift_rows.drift_value as {{ type_double() }}) as drift_value,
-        cast(snapshot_drift.max_feature_psi as {{ type_double() }}) as max_feature_psi,
-        cast({{ threshold }} as {{ type_double() }}) as psi_threshold,
+        cast(drift_rows.drift_kind as {{ string_type() }}) as drift_kind,
+        cast(drift_rows.drift_key as {{ string_type() }}) as drift_key,
+        cast(drift_rows.drift_value as {{ double_type() }}) as drift_value,
+        cast(snapshot_drift.max_feature_psi as {{ double_type() }}) as max_feature_psi,
+        cast({{ threshold }} as {{ double_type() }}) as psi_threshold,
         snapshot_drift.max_feature_psi > {{ threshold }} as refit_recommended,
         drift_rows.snapshot_date
 

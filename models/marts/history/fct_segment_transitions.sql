@@ -140,10 +140,10 @@ final as (
     select
         {{ dbt.concat([
             'grouping', "'|'",
-            dbt.safe_cast('from_snapshot_date', api.Column.translate_type('string')), "'|'",
+            dbt.safe_cast('from_snapshot_date', string_type()), "'|'",
             'from_persona', "'|'", 'to_persona',
         ]) }} as transition_id,
-        cast(grouping as {{ dbt.type_string() }}) as grouping,
+        cast(grouping as {{ string_type() }}) as grouping,
         from_persona,
         to_persona,
         cast(customers as bigint) as customers,

@@ -26,15 +26,25 @@ rfm_segment_sizes as (
 
 pair_counts as (
 
+    -- Pair counts in floating point on every engine (whole numbers, exact below 2^53): Spark
+    -- would divide decimals below and keep 6 places.
     select
-        (select sum(customer_count * (customer_count - 1) / 2.0) from contingency)
-            as pairs_together_in_both,
-        (select sum(customer_count * (customer_count - 1) / 2.0) from persona_sizes)
-            as pairs_together_in_persona,
-        (select sum(customer_count * (customer_count - 1) / 2.0) from rfm_segment_sizes)
-            as pairs_together_in_rfm_segment,
-        (select sum(customer_count) * (sum(customer_count) - 1) / 2.0 from contingency)
-            as all_pairs,
+        (
+            select sum(cast(customer_count * (customer_count - 1) as {{ double_type() }}) / 2)
+            from contingency
+        ) as pairs_together_in_both,
+        (
+            select sum(cast(customer_count * (customer_count - 1) as {{ double_type() }}) / 2)
+            from persona_sizes
+        ) as pairs_together_in_persona,
+        (
+            select sum(cast(customer_count * (customer_count - 1) as {{ double_type() }}) / 2)
+            from rfm_segment_sizes
+        ) as pairs_together_in_rfm_segment,
+        (
+            select cast(sum(customer_count) * (sum(customer_count) - 1) as {{ double_type() }}) / 2
+            from contingency
+        ) as all_pairs,
         (select cast(sum(customer_count) as bigint) from contingency) as customer_count,
         (select count(*) from persona_sizes) as persona_count,
         (select count(*) from rfm_segment_sizes) as rfm_segment_count

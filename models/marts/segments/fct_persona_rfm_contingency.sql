@@ -29,15 +29,13 @@ final as (
         rfm_segment_key,
         rfm_segment,
         customer_count,
-        cast(
-            customer_count * 1.0 / sum(customer_count) over (partition by persona_key)
-            as double
-        ) as share_of_persona,
-        cast(
-            customer_count * 1.0 / sum(customer_count) over (partition by rfm_segment_key)
-            as double
-        ) as share_of_rfm_segment,
-        cast(customer_count * 1.0 / sum(customer_count) over () as double) as share_of_customers
+        -- In floating point on every engine: Spark would divide decimals and keep 6 places.
+        cast(customer_count as {{ double_type() }})
+            / sum(customer_count) over (partition by persona_key) as share_of_persona,
+        cast(customer_count as {{ double_type() }})
+            / sum(customer_count) over (partition by rfm_segment_key) as share_of_rfm_segment,
+        cast(customer_count as {{ double_type() }}) / sum(customer_count) over ()
+            as share_of_customers
 
     from pairs
 

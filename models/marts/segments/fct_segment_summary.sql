@@ -32,7 +32,9 @@ personas as (
         sum(frequency) as purchase_invoices,
         avg(recency_days) as mean_recency_days,
         avg(frequency) as mean_frequency,
-        avg(monetary) as mean_monetary,
+        -- Exact sum, then one floating-point division: the same on every engine (Spark's
+        -- average of decimals keeps 6 places).
+        cast(sum(monetary) as {{ double_type() }}) / count(*) as mean_monetary,
         {{ median('recency_days') }} as median_recency_days,
         {{ median('frequency') }} as median_frequency,
         {{ median('monetary') }} as median_monetary
@@ -69,7 +71,7 @@ top_rfm_segments as (
                 dbt.safe_cast(
                     'cast(round(100.0 * rfm_segments_in_persona.customer_count'
                         ~ ' / personas.customer_count, 1) as numeric(4, 1))',
-                    api.Column.translate_type('string')),
+                    string_type()),
                 "'%)'",
             ]),
             "', '",
@@ -95,17 +97,21 @@ final as (
         top_rfm_segments.top_rfm_segments,
 
         personas.customer_count,
-        cast(personas.customer_count * 1.0 / totals.customer_count as double) as customer_share,
+        cast(personas.customer_count as {{ double_type() }}) / totals.customer_count
+            as customer_share,
         cast(personas.revenue as numeric(18, 2)) as revenue,
-        cast(personas.revenue / nullif(totals.revenue, 0) as double) as revenue_share,
+        cast(personas.revenue as {{ double_type() }})
+            / nullif(cast(totals.revenue as {{ double_type() }}), 0) as revenue_share,
         cast(personas.median_recency_days as double) as median_recency_days,
         cast(personas.mean_recency_days as double) as mean_recency_days,
         cast(personas.median_frequency as double) as median_frequency,
         cast(personas.mean_frequency as double) as mean_frequency,
         cast(personas.median_monetary as double) as median_monetary,
         cast(personas.mean_monetary as double) as mean_monetary,
-        cast(personas.gross_revenue / personas.purchase_invoices as numeric(18, 2))
-            as average_order_value
+        cast(
+            {{ rounded_division('personas.gross_revenue', 'personas.purchase_invoices') }}
+            as numeric(18, 2)
+        ) as average_order_value
 
     from personas
     cross join totals

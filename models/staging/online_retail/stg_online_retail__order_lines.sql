@@ -10,14 +10,14 @@ trimmed as (
 
     select
         raw_row_number,
-        {{ blank_to_null('"InvoiceNo"') }} as raw_invoice_no,
-        {{ blank_to_null('"StockCode"') }} as raw_stock_code,
-        {{ blank_to_null('"Description"') }} as raw_description,
-        {{ blank_to_null('"Quantity"') }} as raw_quantity,
-        {{ blank_to_null('"InvoiceDate"') }} as raw_invoice_date,
-        {{ blank_to_null('"UnitPrice"') }} as raw_unit_price,
-        {{ blank_to_null('"CustomerID"') }} as raw_customer_id,
-        {{ blank_to_null('"Country"') }} as raw_country
+        {{ blank_to_null(adapter.quote('InvoiceNo')) }} as raw_invoice_no,
+        {{ blank_to_null(adapter.quote('StockCode')) }} as raw_stock_code,
+        {{ blank_to_null(adapter.quote('Description')) }} as raw_description,
+        {{ blank_to_null(adapter.quote('Quantity')) }} as raw_quantity,
+        {{ blank_to_null(adapter.quote('InvoiceDate')) }} as raw_invoice_date,
+        {{ blank_to_null(adapter.quote('UnitPrice')) }} as raw_unit_price,
+        {{ blank_to_null(adapter.quote('CustomerID')) }} as raw_customer_id,
+        {{ blank_to_null(adapter.quote('Country')) }} as raw_country
 
     from source
 
@@ -27,8 +27,8 @@ numbers as (
 
     select
         *,
-        {{ dbt.safe_cast('raw_customer_id', 'double precision') }} as customer_id_number,
-        {{ dbt.safe_cast('raw_quantity', 'double precision') }} as quantity_number,
+        {{ dbt.safe_cast('raw_customer_id', double_type()) }} as customer_id_number,
+        {{ dbt.safe_cast('raw_quantity', double_type()) }} as quantity_number,
         {{ dbt.safe_cast('raw_unit_price', 'numeric(18, 4)') }} as parsed_unit_price,
         {{ parse_timestamp('raw_invoice_date', var('raw_orders_timestamp_formats')) }}
             as parsed_invoiced_at
