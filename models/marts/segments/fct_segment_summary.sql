@@ -37,7 +37,10 @@ personas as (
         cast(sum(monetary) as {{ double_type() }}) / count(*) as mean_monetary,
         {{ median('recency_days') }} as median_recency_days,
         {{ median('frequency') }} as median_frequency,
-        {{ median('monetary') }} as median_monetary
+        -- In whole pennies: the median of an even count is then a midpoint that every engine
+        -- holds exactly (DuckDB's median of a decimal truncates it to the cent, Spark's is a
+        -- double), divided back to the currency once.
+        {{ median('cast(monetary * 100 as bigint)') }} / 100.0 as median_monetary
 
     from customer_segments
     group by persona_key
