@@ -1,12 +1,14 @@
-"""Command line: segment the customers of a DuckDB warehouse and write the four result tables.
+"""Command line: segment the customers of a DuckDB warehouse and write the result tables.
 
 Example, from the project folder after ``dbt build``::
 
     customer-segments-cluster --duckdb segments.duckdb --k auto
 
 reads ``main.fct_customer_rfm`` and ``seeds/cluster_personas.csv`` and writes (create or replace)
-``cluster_feature_transform``, ``cluster_k_evaluation``, ``cluster_centroids`` and
-``customer_clusters`` into the schema given by ``--schema`` (default ``main``).
+the tables of :data:`~customer_segments.clustering.TABLE_NAMES` (``cluster_feature_transform``,
+``cluster_persona_conditions``, ``cluster_k_evaluation``, ``cluster_centroids``,
+``customer_clusters``) into the schema given by ``--schema`` (default ``main``). Without a
+backtest snapshot the k rule falls back to the geometric vote among reproducible candidates.
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from customer_segments.clustering import TABLE_NAMES, run_segmentation
+from customer_segments.clustering import MIN_CUSTOMERS, TABLE_NAMES, run_segmentation
+from customer_segments.selection import K_MAX, K_MIN
 
 __all__ = ["build_parser", "main"]
 
@@ -40,13 +43,26 @@ def _k_value(text: str) -> int | str:
     return value
 
 
+def _int_at_least(minimum: int):
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {value}")
+        return value
+
+    return parse
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``customer-segments-cluster``."""
     parser = argparse.ArgumentParser(
         prog="customer-segments-cluster",
         description=(
             "Cluster the customers of the RFM mart with k-means, name the clusters after the "
-            "personas and write four tables into the DuckDB file: "
+            "personas whose conditions they meet and write these tables into the DuckDB file: "
             + ", ".join(TABLE_NAMES.values())
             + "."
         ),
@@ -60,6 +76,14 @@ def build_parser() -> argparse.ArgumentParser:
                              "(default: %(default)s, relative to the current folder).")
     parser.add_argument("--k", default="auto", type=_k_value, metavar="auto|INT",
                         help="Number of clusters, or 'auto' for the documented rule "
+                             "(default: %(default)s).")
+    parser.add_argument("--k-min", default=K_MIN, type=_int_at_least(2), metavar="INT",
+                        help="Smallest candidate k for 'auto' (default: %(default)s).")
+    parser.add_argument("--k-max", default=K_MAX, type=_int_at_least(2), metavar="INT",
+                        help="Largest candidate k for 'auto' (default: %(default)s).")
+    parser.add_argument("--min-customers", default=MIN_CUSTOMERS, type=_int_at_least(3),
+                        metavar="INT",
+                        help="Fewest customers to cluster, the setting cluster_min_customers "
                              "(default: %(default)s).")
     parser.add_argument("--random-state", default=42, type=int, metavar="INT",
                         help="Seed of k-means++ and of the evaluation samples "
@@ -148,7 +172,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             rfm = _read_table(connection, args.rfm_table, "RFM table", args.duckdb)
             personas = _read_personas(connection, args.personas, args.duckdb)
             tables = run_segmentation(
-                rfm, personas, k=args.k, random_state=args.random_state, n_init=args.n_init
+                rfm, personas, k=args.k, random_state=args.random_state, n_init=args.n_init,
+                k_min=args.k_min, k_max=args.k_max, min_customers=args.min_customers,
             )
             _write_tables(connection, args.schema, tables)
     except (ValueError, duckdb.Error, OSError) as error:

@@ -20,9 +20,11 @@ One feature per mart column, each fitted on the customers being clustered in fou
    tenure     tenure_days     identity   spread roughly evenly over the data window
    =========  ==============  =========  ==================================================
 
-3. **Clip at robust fences in transformed space**: Tukey's "far out" fences
-   ``[Q1 - c * IQR, Q3 + c * IQR]`` with ``c = fence_multiplier`` (default 3), never below
-   the transform of 0, stored back in original units (``clip_lower``, ``clip_upper``).
+3. **Clip at robust fences in transformed space**: Tukey's fences
+   ``[Q1 - c * IQR, Q3 + c * IQR]`` with ``c = fence_multiplier`` (default 1.5), never below
+   the transform of 0, stored back in original units (``clip_lower``, ``clip_upper``). For
+   log-normal revenue this clips the top 0.35 %: extreme wholesalers sit at the edge of the
+   high-value customers instead of drawing a cluster (or a centroid) of their own.
    Quartiles move by at most one customer's rank when one customer is added, whatever that
    customer's value, so one absurd order (a barcode typed into the quantity field) cannot move
    the fences, the center or the scale, and is itself clipped to the fence. Winsorising at the
@@ -32,8 +34,10 @@ One feature per mart column, each fitted on the customers being clustered in fou
    ``scale`` a robust standard deviation of the transformed values: IQR / 1.349 (the standard
    deviation for normal data). When more than half the customers share one value (many one-time
    buyers: frequency Q1 = Q3 = 1), the 10-90 % range / 2.563 is used, then the 5-95 % range /
-   3.290, then 1 (``scale_basis`` says which). The fences use the same spread: ``IQR`` above
-   means ``1.349 * scale``. Model space is in robust z-units: 0 is the median customer.
+   3.290, then 1 (``scale_basis`` says which). The fences then use the same quantiles: ``c``
+   times the 10-90 % range beyond the 10th and 90th percentiles, and so on, so that repeat
+   buyers are not all clipped to one value in a base of mostly one-time buyers. Model space is
+   in robust z-units: 0 is the median customer.
 
 Why tenure: ``new`` customers and ``occasional`` buyers both have few, small orders, and an
 occasional buyer who came back last week has the recency of a new one. Only tenure (days since the
@@ -135,9 +139,9 @@ PARAM_COLUMNS: tuple[str, ...] = (
     "n_customers_fitted",
 )
 
-# Fence multiplier of Tukey's "far out" points: for normal data Q3 + 3 IQR is 4.7 standard
-# deviations above the median (about one customer in a million beyond it).
-DEFAULT_FENCE_MULTIPLIER = 3.0
+# Tukey's fences: for normal data Q3 + 1.5 IQR is 2.7 standard deviations above the median
+# (0.35 % of customers beyond it, who stay at the edge of the model space).
+DEFAULT_FENCE_MULTIPLIER = 1.5
 # (lower quantile, upper quantile, width of that range in standard deviations of a normal law):
 # tried in order until the range is not zero.
 _SPREAD_RANGES: tuple[tuple[float, float, float, str], ...] = (
@@ -206,8 +210,8 @@ def _clip_and_transform(
     )
 
 
-def robust_spread(values: np.ndarray) -> tuple[float, str]:
-    """A robust standard deviation of ``values`` and the quantile range it came from.
+def robust_spread(values: np.ndarray) -> tuple[float, str, float, float]:
+    """A robust standard deviation of ``values``, the quantile range it came from and its ends.
 
     IQR / 1.349; when that is 0, the 10-90 % range / 2.563; then the 5-95 % range / 3.290;
     then 1.0 (``"unit"``: the values are constant for 90 % of the customers). Each is the
@@ -223,12 +227,16 @@ def robust_spread(values: np.ndarray) -> tuple[float, str]:
     scale : float
         > 0.
     basis : {"iqr", "p10_p90", "p05_p95", "unit"}
+    low, high : float
+        The quantiles of the range (for ``"unit"``: the median, twice).
     """
-    for low, high, width, basis in _SPREAD_RANGES:
-        spread = float(np.quantile(values, high) - np.quantile(values, low)) / width
-        if spread > 1e-12 * max(1.0, float(np.abs(values).max())):
-            return spread, basis
-    return 1.0, "unit"
+    tolerance = 1e-12 * max(1.0, float(np.abs(values).max()))
+    for low_q, high_q, width, basis in _SPREAD_RANGES:
+        low, high = (float(v) for v in np.quantile(values, [low_q, high_q]))
+        if (high - low) / width > tolerance:
+            return (high - low) / width, basis, low, high
+    median = float(np.median(values))
+    return 1.0, "unit", median, median
 
 
 def fit_feature_transform(
@@ -246,7 +254,7 @@ def fit_feature_transform(
         The features, in model-space column order. Default :data:`DEFAULT_FEATURES`.
     fence_multiplier : float, optional
         ``c`` of the fences ``[Q1 - c * IQR, Q3 + c * IQR]`` in transformed space; > 0.
-        Default 3 (Tukey's "far out").
+        Default 1.5 (Tukey's fences).
 
     Returns
     -------
@@ -278,11 +286,11 @@ def fit_feature_transform(
     for j, spec in enumerate(features):
         forward, inverse = _TRANSFORMS[spec.transform]
         y = forward(raw[:, j])
-        scale, basis = robust_spread(y)
-        iqr = _SPREAD_RANGES[0][2] * scale
+        scale, basis, q_low, q_high = robust_spread(y)
+        width = q_high - q_low if q_high > q_low else _SPREAD_RANGES[0][2] * scale
         # Every transform maps 0 to 0 and the values are >= 0: no fence below 0 is needed.
-        low = max(float(np.quantile(y, 0.25)) - c * iqr, 0.0)
-        high = float(np.quantile(y, 0.75)) + c * iqr
+        low = max(q_low - c * width, 0.0)
+        high = q_high + c * width
         rows.append(
             {
                 "feature_position": j,

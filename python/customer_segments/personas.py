@@ -28,9 +28,11 @@ tenure_days                  days from the first purchase to the as-of date (mar
 average_purchase_gap_days    (last - first purchase date) / (frequency - 1), in days; NaN for one
                              order. Equal to (tenure_days - recency_days) / (frequency - 1); taken
                              from the mart when it has the column.
-gaps_since_last_purchase     recency_days / max(average_purchase_gap_days, 1): how many of their
+gaps_since_last_purchase     recency_days / max(average_purchase_gap_days, 7): how many of their
                              usual gaps have passed since the last order (1 = on rhythm). NaN for
-                             one order. The one-day floor keeps two orders on one day finite.
+                             one order. The floor of a week (MIN_PURCHASE_GAP_DAYS): dates are
+                             days and trade has weekly cycles, so a customer who orders daily is
+                             not late after a long weekend, and two orders on one day stay finite.
 ===========================  ========================================================================
 
 Why a customer's own rhythm: a wholesaler who orders weekly and has not ordered for 40 days is
@@ -59,6 +61,7 @@ __all__ = [
     "BASE_MEASURES",
     "Condition",
     "MEASURES",
+    "MIN_PURCHASE_GAP_DAYS",
     "PERSONA_COLUMNS",
     "PersonaSettings",
     "REQUIRED_PERSONA_KEYS",
@@ -84,6 +87,8 @@ MEASURES: tuple[str, ...] = (
 # statistic name -> quantile of the segmented customers
 STATISTICS: Mapping[str, float] = {"median": 0.5, "p25": 0.25, "p75": 0.75, "p90": 0.9}
 OPERATORS: tuple[str, ...] = ("<=", ">=", "<", ">", "=")
+# The usual gap between orders is taken as at least a week (see the module docstring).
+MIN_PURCHASE_GAP_DAYS = 7.0
 PERSONA_COLUMNS: tuple[str, ...] = (
     "persona_key",
     "match_priority",
@@ -321,7 +326,7 @@ def customer_measures(rfm: pd.DataFrame) -> pd.DataFrame:
             gap = (tenure - recency) / (frequency - 1)
     gap = np.where(repeat, gap, np.nan)
     with np.errstate(invalid="ignore", divide="ignore"):
-        gaps_since = np.where(repeat, recency / np.maximum(gap, 1.0), np.nan)
+        gaps_since = np.where(repeat, recency / np.maximum(gap, MIN_PURCHASE_GAP_DAYS), np.nan)
     table = pd.DataFrame(
         {
             "recency_days": np.where(bought, recency, np.nan),

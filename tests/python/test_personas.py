@@ -128,17 +128,20 @@ def test_settings_are_checked():
 
 def test_measures_derive_the_purchase_rhythm():
     rfm = customers(
-        recency_days=[10, 200, 30, 0, 5],
-        frequency=[1, 5, 3, 2, 2],
-        tenure_days=[10, 600, 30, 0, 45],
+        recency_days=[10, 200, 30, 0, 5, 6],
+        frequency=[1, 5, 3, 2, 2, 201],
+        tenure_days=[10, 600, 30, 0, 45, 306],
     )
     measures = customer_measures(rfm)
     # (last - first) / (frequency - 1) = (tenure - recency) / (frequency - 1)
     np.testing.assert_allclose(
-        measures["average_purchase_gap_days"], [np.nan, 100.0, 0.0, 0.0, 40.0]
+        measures["average_purchase_gap_days"], [np.nan, 100.0, 0.0, 0.0, 40.0, 1.5]
     )
-    # recency / max(gap, 1): two orders on one day are "late" by their recency, not infinitely.
-    np.testing.assert_allclose(measures["gaps_since_last_purchase"], [np.nan, 2.0, 30.0, 0.0, 0.125])
+    # recency / max(gap, 7 days): two orders on one day are late by their recency over a week,
+    # and a customer ordering every 1.5 days is not late after 6 days.
+    np.testing.assert_allclose(
+        measures["gaps_since_last_purchase"], [np.nan, 2.0, 30 / 7, 0.0, 0.125, 6 / 7]
+    )
     assert measures["customer_id"].tolist() == rfm["customer_id"].tolist()
 
 
