@@ -19,11 +19,12 @@ median customer meets every condition of its rule
    gets one of the two names instead of one going unnamed.
 3. **Never a wrong name.** A cluster left without an eligible persona gets the key
    ``segment_<cluster_id>``, the name "Segment <cluster_id>" and a description made from its
-   medians, e.g. "1 order, 230 days ago, 31 spent".
+   medians, e.g. "1 order, 230 days ago, 31 spent" (plus, when it met a persona that another
+   cluster fits better, "; meets occasional, the name of cluster 4").
 
 Every cluster row says why: the conditions met with their values and thresholds, the eligible
-personas, and the runner-up (the next eligible persona, or else the persona that fails the fewest
-conditions, with the failing ones).
+personas, and the runner-up (the next eligible persona, or else the nearest miss: the persona
+whose failed conditions fall short by the least, with the failing ones).
 """
 
 from __future__ import annotations
@@ -130,16 +131,16 @@ def name_clusters(
     rules = [parse_rule(rule) for rule in pool["rule"]]
     results = [condition_results(profiles, rule, reference, settings) for rule in rules]
     eligible = np.column_stack([met.all(axis=1) for met, _ in results])  # (k, n_personas)
-    margin = np.column_stack(
-        [
-            _margins(
-                profiles[[c.measure for c in rule]].to_numpy(dtype=float),
-                thresholds[None, :],
-                [c.operator for c in rule],
-            ).clip(max=1.0).mean(axis=1)
-            for rule, (_, thresholds) in zip(rules, results)
-        ]
-    )
+    # Per persona, (k, n_conditions) log-ratio margins: > 0 inside a threshold, < 0 short of it.
+    margins = [
+        _margins(
+            profiles[[c.measure for c in rule]].to_numpy(dtype=float),
+            thresholds[None, :],
+            [c.operator for c in rule],
+        )
+        for rule, (_, thresholds) in zip(rules, results)
+    ]
+    margin = np.column_stack([m.clip(max=1.0).mean(axis=1) for m in margins])
     # Integer priority positions dominate; the margin term (in [0, 0.5 / k) per cluster, so
     # < 0.5 in total) only breaks ties; an ineligible pair costs more than any full assignment
     # of eligible pairs.
@@ -176,11 +177,18 @@ def name_clusters(
                 f"{pool.at[j, 'persona_key']} (given to cluster {cluster_ids[owner[j]]})"
                 for j in range(n_personas) if eligible[i, j]
             ]
+            description = fallback_description(profile)
+            if taken:
+                j = next(j for j in range(n_personas) if eligible[i, j])
+                description += (
+                    f"; meets {pool.at[j, 'persona_key']}, the name of cluster "
+                    f"{cluster_ids[owner[j]]}"
+                )
             record = {
                 "persona_key": fallback_key(cluster_id),
                 "is_fallback": True,
                 "persona_name": f"Segment {int(cluster_id)}",
-                "persona_description": fallback_description(profile),
+                "persona_description": description,
                 "persona_recommended_action": (
                     "No persona's conditions fit this segment: look at its customers before "
                     "targeting it."
@@ -192,11 +200,22 @@ def name_clusters(
                 ),
             }
         record["runner_up_persona_key"], record["runner_up_reason"] = _runner_up(
-            i, own, eligible, pool, rules, results, profile, owner, cluster_ids
+            i, own, eligible, pool, rules, results, margins, profile, owner, cluster_ids
         )
         records.append({"cluster_id": int(cluster_id), "eligible_persona_keys": ", ".join(met_keys),
                         **record})
     return pd.DataFrame(records, columns=list(NAMING_COLUMNS))
+
+
+def _shortfall(margins: np.ndarray, met: np.ndarray, thresholds: np.ndarray) -> float:
+    """Total log-ratio by which the failed conditions miss; at least one unit each.
+
+    A strict condition failed at equality (2 orders for ``frequency < 2``) misses by one unit of
+    the measure, ``log((|t| + 2) / (|t| + 1))``, not by 0.
+    """
+    unit = np.log((np.abs(thresholds) + 2) / (np.abs(thresholds) + 1))
+    missing = np.where(~met, np.maximum(-margins, unit), 0.0)
+    return float(np.clip(missing, 0, 1e6).sum())
 
 
 def _runner_up(
@@ -206,11 +225,16 @@ def _runner_up(
     pool: pd.DataFrame,
     rules: list,
     results: list,
+    margins: list[np.ndarray],
     profile: pd.Series,
     owner: dict[int, int],
     cluster_ids: np.ndarray,
 ) -> tuple[str | None, str]:
-    """The next eligible persona, or else the nearest miss, with a sentence saying why."""
+    """The next eligible persona, or else the nearest miss, with a sentence saying why.
+
+    The nearest miss is the persona whose failed conditions fall short by the least in total
+    (:func:`_shortfall`), ties to the one tried first.
+    """
     others = [j for j in range(len(pool)) if j != own]
     also = [j for j in others if eligible[i, j]]
     if own is not None and also:
@@ -221,8 +245,10 @@ def _runner_up(
     candidates = [j for j in others if not eligible[i, j]]
     if not candidates:
         return None, "no other persona"
-    failures = {j: int((~results[j][0][i]).sum()) for j in candidates}
-    j = min(candidates, key=lambda c: (failures[c], c))
+    shortfall = {
+        j: _shortfall(margins[j][i], results[j][0][i], results[j][1]) for j in candidates
+    }
+    j = min(candidates, key=lambda c: (shortfall[c], c))
     key = str(pool.at[j, "persona_key"])
     met, thresholds = results[j]
     failed = [

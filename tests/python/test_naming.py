@@ -143,7 +143,9 @@ def test_a_cluster_that_loses_its_only_persona_gets_a_descriptive_fallback(perso
         "meets occasional (given to cluster 3), which fit other clusters better"
     )
     assert fallback["persona_name"] == "Segment 7"
-    assert fallback["persona_description"] == "2 orders, 130 days ago, 500 spent"
+    assert fallback["persona_description"] == (
+        "2 orders, 130 days ago, 500 spent; meets occasional, the name of cluster 3"
+    )
     assert np.isnan(fallback["value_rank"])
 
 
@@ -155,26 +157,37 @@ def test_the_deeper_fit_wins_a_contested_persona(personas):
 
 
 def test_a_cluster_meeting_nothing_says_what_it_misses(personas):
-    # One order, 95 days ago: too old to be new (90), too recent to be lost (median 100).
-    table = named(personas, (95, 1, 31, 95))
+    # Big and on rhythm but less recent than the median customer: not high_value (recency),
+    # not occasional (too big), not at risk (not late).
+    table = named(personas, (150, 2, 3000, 400))
     row = table.loc[0]
     assert row["persona_key"] == "segment_0" and row["is_fallback"]
-    assert row["persona_description"] == "1 order, 95 days ago, 31 spent"
+    assert row["persona_description"] == "2 orders, 150 days ago, 3,000 spent"
     assert row["naming_reason"] == "meets the conditions of no persona"
-    assert row["runner_up_persona_key"] == "new"
+    # new, high_value and occasional fail one condition each; occasional by the least
+    # (3,000 against 2,500, where high_value misses 150 days against 100).
+    assert row["runner_up_persona_key"] == "occasional"
     assert row["runner_up_reason"] == (
-        "fails new: tenure_days 95, not <= 90 (new_customer_max_tenure_days)"
+        "fails occasional: monetary 3,000, not < 2,500 (p75_monetary)"
     )
 
 
+def test_one_order_customers_are_new_one_time_or_lost_by_their_dates(personas):
+    table = named(personas, (20, 1, 50, 20), (95, 1, 31, 95), (300, 1, 80, 300))
+    assert table["persona_key"].tolist() == ["new", "one_time", "lost"]
+
+
 def test_settings_move_the_absolute_thresholds(personas):
-    assert named(personas, (95, 1, 31, 95)).loc[0, "persona_key"] == "segment_0"
+    assert named(personas, (95, 1, 31, 95)).loc[0, "persona_key"] == "one_time"
     wider = PersonaSettings(new_customer_max_tenure_days=120)
     assert named(personas, (95, 1, 31, 95), settings=wider).loc[0, "persona_key"] == "new"
+    late = PersonaSettings(late_purchase_gap_multiple=20)
+    assert named(personas, AT_RISK).loc[0, "persona_key"] == "at_risk"
+    assert named(personas, AT_RISK, settings=late).loc[0, "persona_key"] != "at_risk"
 
 
 def test_names_do_not_depend_on_the_order_of_clusters(personas):
-    rows = [HIGH_VALUE, AT_RISK, NEW, OCCASIONAL, (95, 1, 31, 95), (100, 2, 450, 260)]
+    rows = [HIGH_VALUE, AT_RISK, NEW, OCCASIONAL, (150, 2, 3000, 400), (100, 2, 450, 260)]
     ids = [11, 12, 13, 14, 15, 16]
     first = named(personas, *rows, ids=ids)["persona_key"]
     order = [4, 2, 5, 0, 3, 1]
