@@ -14,6 +14,8 @@ build_centroids            rfm, feature transform, evaluation,    ``cluster_cent
                            personas
 build_customer_clusters    rfm (any customers), feature           ``customer_clusters``
                            transform, centroids, personas
+build_backtest_segments    rfm as of the cutoff, personas, k      personas as of the cutoff, for
+                                                                  ``fct_segment_backtest``
 =========================  =====================================  ==============================
 
 :func:`run_segmentation` chains them for the standalone command.
@@ -95,6 +97,7 @@ __all__ = [
     "MIN_CUSTOMERS",
     "TABLE_NAMES",
     "assign_customers",
+    "build_backtest_segments",
     "build_centroids",
     "build_customer_clusters",
     "build_feature_transform",
@@ -472,6 +475,64 @@ def build_customer_clusters(
         },
         columns=list(CUSTOMER_CLUSTER_COLUMNS),
     )
+
+
+def build_backtest_segments(
+    backtest_rfm: pd.DataFrame,
+    personas: pd.DataFrame,
+    k: int,
+    *,
+    settings: PersonaSettings = PersonaSettings(),
+    random_state: int = 42,
+    n_init: int = 10,
+    min_customers: int = MIN_CUSTOMERS,
+) -> pd.DataFrame:
+    """The pipeline refitted as of the cutoff at a given k: every cutoff customer's persona.
+
+    The cheap path for ``fct_segment_backtest``: transform, centroids and names fitted on the
+    cutoff snapshot alone (no leakage: only its columns are read), at ``k`` (use the k chosen as
+    of the as-of date; no candidate is evaluated).
+
+    Parameters
+    ----------
+    backtest_rfm : pandas.DataFrame
+        RFM columns as of the cutoff, plus any outcome columns (kept in the result).
+    personas : pandas.DataFrame
+        The ``cluster_personas`` seed.
+    k : int
+        Number of clusters.
+    settings, random_state, n_init, min_customers
+        As for :func:`run_segmentation`.
+
+    Returns
+    -------
+    pandas.DataFrame, one row per cutoff customer, sorted by ``customer_id``
+        :data:`CUSTOMER_CLUSTER_COLUMNS` plus ``has_next_period_purchase`` and
+        ``next_period_revenue`` when the input has them, ready for
+        :func:`~customer_segments.backtest.evaluate_grouping` on ``persona_key``.
+
+    Raises
+    ------
+    ValueError
+        Fewer than ``min_customers`` clustered customers at the cutoff (too short a history),
+        or a k the cutoff customers cannot support.
+    """
+    personas = validate_personas(personas)
+    params = build_feature_transform(backtest_rfm, personas, min_customers=min_customers)
+    evaluation = pd.DataFrame({"k": [int(k)], "is_chosen": [True]})
+    centroids = build_centroids(
+        backtest_rfm, params, evaluation, personas, settings=settings,
+        random_state=random_state, n_init=n_init, min_customers=min_customers,
+    )
+    labels = build_customer_clusters(backtest_rfm, params, centroids, personas)
+    outcomes = [c for c in ("has_next_period_purchase", "next_period_revenue")
+                if c in backtest_rfm.columns]
+    if outcomes:
+        labels = labels.merge(
+            backtest_rfm[["customer_id", *outcomes]], on="customer_id", how="left",
+            validate="one_to_one",
+        )
+    return labels
 
 
 def run_segmentation(

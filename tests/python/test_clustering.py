@@ -12,6 +12,7 @@ import duckdb
 
 from customer_segments.clustering import (
     CUSTOMER_CLUSTER_COLUMNS,
+    build_backtest_segments,
     TABLE_NAMES,
     build_centroids,
     build_customer_clusters,
@@ -373,3 +374,21 @@ def test_the_previous_call_signatures_still_build(rfm, personas):
     centroids = build_centroids(rfm, params, evaluation, personas, random_state=42, n_init=10)
     labels = build_customer_clusters(rfm, params, centroids)
     assert labels["cluster_id"].notna().all()  # no rule personas without the seed
+
+
+def test_the_cutoff_pipeline_labels_every_cutoff_customer_for_the_backtest(personas):
+    from customer_segments.backtest import evaluate_grouping
+
+    cutoff = persona_rfm(seed=12)
+    rates = cutoff["planted"].map({"high_value": 0.9, "new": 0.4, "occasional": 0.3, "at_risk": 0.05})
+    rng = np.random.default_rng(1)
+    cutoff["has_next_period_purchase"] = rng.random(len(cutoff)) < rates
+    cutoff["next_period_revenue"] = np.where(cutoff["has_next_period_purchase"], 100.0, 0.0)
+    labels = build_backtest_segments(cutoff, personas, k=4)
+    assert labels["customer_id"].tolist() == sorted(cutoff["customer_id"])
+    assert set(labels["persona_key"]) == {"high_value", "at_risk", "occasional", "new", "refunded"}
+    table = evaluate_grouping(labels, "persona_key").set_index("group_value")
+    assert table.loc["high_value", "repeat_rate"] > 0.8 > 0.15 > table.loc["at_risk", "repeat_rate"]
+    assert table["customers"].sum() == len(cutoff)
+    with pytest.raises(ValueError, match="cluster_min_customers"):
+        build_backtest_segments(cutoff.iloc[:30], personas, k=4)

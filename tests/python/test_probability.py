@@ -147,3 +147,18 @@ def test_a_snapshot_without_both_outcomes_is_refused(snaps):
     with pytest.raises(ValueError, match="test snapshot needs the column"):
         compare_purchase_models(snaps["earlier"], snaps["recent"].drop(
             columns="has_next_period_purchase"))
+
+
+def test_training_uses_a_bounded_deterministic_sample(snaps):
+    small, first = compare_purchase_models(
+        snaps["earlier"], snaps["recent"], methods=["logistic_splines"], max_train_customers=600
+    )
+    _, again = compare_purchase_models(
+        snaps["earlier"], snaps["recent"], methods=["logistic_splines"], max_train_customers=600
+    )
+    _, everyone = compare_purchase_models(
+        snaps["earlier"], snaps["recent"], methods=["logistic_splines"], max_train_customers=None
+    )
+    assert small["train_customers"].tolist() == [600]
+    np.testing.assert_array_equal(first["logistic_splines"], again["logistic_splines"])
+    assert not np.allclose(first["logistic_splines"], everyone["logistic_splines"])
