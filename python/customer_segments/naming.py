@@ -173,29 +173,32 @@ def name_clusters(
                 "naming_reason": f"meets {persona['persona_key']}: " + "; ".join(texts),
             }
         else:
-            taken = [
-                f"{pool.at[j, 'persona_key']} (given to cluster {cluster_ids[owner[j]]})"
-                for j in range(n_personas) if eligible[i, j]
-            ]
+            # The Hungarian assignment names a cluster whenever one of its eligible personas is
+            # free, so every eligible persona of a fallback is another cluster's name.
+            taken = [j for j in range(n_personas) if eligible[i, j] and j in owner]
             description = fallback_description(profile)
+            action = (
+                "No persona's conditions fit this segment: look at its customers before "
+                "targeting it."
+            )
             if taken:
-                j = next(j for j in range(n_personas) if eligible[i, j])
-                description += (
-                    f"; meets {pool.at[j, 'persona_key']}, the name of cluster "
-                    f"{cluster_ids[owner[j]]}"
-                )
+                key, other = pool.at[taken[0], "persona_key"], cluster_ids[owner[taken[0]]]
+                description += f"; meets {key}, the name of cluster {other}"
+                action = f"Meets the conditions of {key} (cluster {other}): its action applies."
             record = {
                 "persona_key": fallback_key(cluster_id),
                 "is_fallback": True,
                 "persona_name": f"Segment {int(cluster_id)}",
                 "persona_description": description,
-                "persona_recommended_action": (
-                    "No persona's conditions fit this segment: look at its customers before "
-                    "targeting it."
-                ),
+                "persona_recommended_action": action,
                 "value_rank": np.nan,
                 "naming_reason": (
-                    "meets " + ", ".join(taken) + ", which fit other clusters better"
+                    "meets "
+                    + ", ".join(
+                        f"{pool.at[j, 'persona_key']} (given to cluster {cluster_ids[owner[j]]})"
+                        for j in taken
+                    )
+                    + ", which fit other clusters better"
                     if taken else "meets the conditions of no persona"
                 ),
             }

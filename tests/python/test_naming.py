@@ -143,6 +143,9 @@ def test_a_cluster_that_loses_its_only_persona_gets_a_descriptive_fallback(perso
         "meets occasional (given to cluster 3), which fit other clusters better"
     )
     assert fallback["persona_name"] == "Segment 7"
+    assert fallback["persona_recommended_action"] == (
+        "Meets the conditions of occasional (cluster 3): its action applies."
+    )
     assert fallback["persona_description"] == (
         "2 orders, 130 days ago, 500 spent; meets occasional, the name of cluster 3"
     )
@@ -164,6 +167,7 @@ def test_a_cluster_meeting_nothing_says_what_it_misses(personas):
     assert row["persona_key"] == "segment_0" and row["is_fallback"]
     assert row["persona_description"] == "2 orders, 150 days ago, 3,000 spent"
     assert row["naming_reason"] == "meets the conditions of no persona"
+    assert row["persona_recommended_action"].startswith("No persona's conditions fit")
     # new, high_value and occasional fail one condition each; occasional by the least
     # (3,000 against 2,500, where high_value misses 150 days against 100).
     assert row["runner_up_persona_key"] == "occasional"
