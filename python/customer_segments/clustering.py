@@ -36,8 +36,9 @@ z-score, the most recently active cluster first).
 
 The centroid table reports each centroid in model space (``<feature>_z``) and in original units
 under the mart's column names (the inverse-transformed centroid, the point k-means placed), and
-the cluster's **median customer** (``median_<measure>``), which is what the persona conditions
-are judged on, with the reasons for the name.
+the cluster's **median customer** (``median_<measure>``), which the persona conditions are judged
+on together with the share of members meeting them (at least half, by default), with the
+reasons for the name.
 
 Assignment in SQL. :func:`build_customer_clusters` is the reference implementation of what a
 warehouse can do with ``cluster_feature_transform`` and ``cluster_centroids`` alone: rule
@@ -63,13 +64,12 @@ from customer_segments.features import (
     transform_features,
     validate_rfm,
 )
-from customer_segments.naming import name_clusters
+from customer_segments.naming import MIN_SHARE_MEETING_CONDITIONS, name_clusters
 from customer_segments.personas import (
     PersonaSettings,
-    condition_results,
     customer_measures,
     median_profiles,
-    parse_rule,
+    member_shares,
     persona_conditions_table,
     population_reference,
     rule_persona_keys,
@@ -320,26 +320,6 @@ def build_k_evaluation(
     )
 
 
-def _share_meeting(
-    measures: pd.DataFrame,
-    labels: np.ndarray,
-    names: pd.DataFrame,
-    personas: pd.DataFrame,
-    reference: Mapping[str, float],
-    settings: PersonaSettings,
-) -> np.ndarray:
-    """Per cluster, the share of members who meet every condition of its persona themselves."""
-    rules = personas.set_index("persona_key")["rule"]
-    shares = np.full(len(names), np.nan)
-    for i, row in enumerate(names.itertuples()):
-        if row.is_fallback:
-            continue
-        members = measures.loc[labels == row.cluster_id]
-        met, _ = condition_results(members, parse_rule(rules[row.persona_key]), reference, settings)
-        shares[i] = float(met.all(axis=1).mean()) if len(members) else np.nan
-    return shares
-
-
 def build_centroids(
     rfm: pd.DataFrame,
     params: pd.DataFrame,
@@ -350,6 +330,7 @@ def build_centroids(
     random_state: int = 42,
     n_init: int = 10,
     min_customers: int = MIN_CUSTOMERS,
+    min_share_meeting_conditions: float = MIN_SHARE_MEETING_CONDITIONS,
 ) -> pd.DataFrame:
     """Step 3: fit k-means on all clustered customers at the chosen k and name the clusters.
 
@@ -367,6 +348,9 @@ def build_centroids(
         Absolute thresholds of the persona rules.
     random_state, n_init, min_customers
         As for the evaluation.
+    min_share_meeting_conditions : float, optional
+        A persona names a cluster only when its median customer meets every condition and at
+        least this share of its members do (default 0.5; see :mod:`customer_segments.naming`).
 
     Returns
     -------
@@ -391,7 +375,10 @@ def build_centroids(
     reference = population_reference(measures)
     cluster_ids = np.arange(len(centroids), dtype="int64")
     profiles = median_profiles(measures, labels).reindex(cluster_ids)
-    names = name_clusters(profiles, personas, reference, settings)
+    shares = member_shares(measures, labels, personas, reference, settings).reindex(cluster_ids)
+    names = name_clusters(
+        profiles, personas, reference, settings, shares, min_share_meeting_conditions
+    )
     counts = np.bincount(labels, minlength=len(centroids)).astype("int64")
     table = pd.DataFrame(
         {
@@ -402,9 +389,10 @@ def build_centroids(
         }
     )
     naming = names.drop(columns=["cluster_id", "persona_key"])
-    naming["share_meeting_conditions"] = _share_meeting(
-        measures, labels, names, personas, reference, settings
-    )
+    naming["share_meeting_conditions"] = [
+        np.nan if row.is_fallback else float(shares.at[row.cluster_id, row.persona_key])
+        for row in names.itertuples()
+    ]
     medians = profiles.drop(columns="customer_count").add_prefix("median_")
     medians = medians.rename(columns={"median_repeat_share": "repeat_share"}).reset_index(drop=True)
     original = pd.DataFrame(
@@ -486,6 +474,7 @@ def build_backtest_segments(
     random_state: int = 42,
     n_init: int = 10,
     min_customers: int = MIN_CUSTOMERS,
+    min_share_meeting_conditions: float = MIN_SHARE_MEETING_CONDITIONS,
 ) -> pd.DataFrame:
     """The pipeline refitted as of the cutoff at a given k: every cutoff customer's persona.
 
@@ -501,7 +490,7 @@ def build_backtest_segments(
         The ``cluster_personas`` seed.
     k : int
         Number of clusters.
-    settings, random_state, n_init, min_customers
+    settings, random_state, n_init, min_customers, min_share_meeting_conditions
         As for :func:`run_segmentation`.
 
     Returns
@@ -523,6 +512,7 @@ def build_backtest_segments(
     centroids = build_centroids(
         backtest_rfm, params, evaluation, personas, settings=settings,
         random_state=random_state, n_init=n_init, min_customers=min_customers,
+        min_share_meeting_conditions=min_share_meeting_conditions,
     )
     labels = build_customer_clusters(backtest_rfm, params, centroids, personas)
     outcomes = [c for c in ("has_next_period_purchase", "next_period_revenue")
@@ -547,6 +537,7 @@ def run_segmentation(
     backtest_rfm: pd.DataFrame | None = None,
     settings: PersonaSettings = PersonaSettings(),
     min_customers: int = MIN_CUSTOMERS,
+    min_share_meeting_conditions: float = MIN_SHARE_MEETING_CONDITIONS,
     fence_multiplier: float = DEFAULT_FENCE_MULTIPLIER,
     silhouette_sample_size: int | None = SILHOUETTE_SAMPLE_SIZE,
     max_samples: int | None = MAX_SAMPLES,
@@ -565,8 +556,9 @@ def run_segmentation(
         "auto" applies the documented rule; an int fixes k.
     random_state : int, optional
         Seed for k-means++ and the evaluation samples.
-    n_init, k_min, k_max, backtest_rfm, settings, min_customers, fence_multiplier,
-    silhouette_sample_size, max_samples, stability_resamples, stability_sample_size
+    n_init, k_min, k_max, backtest_rfm, settings, min_customers, min_share_meeting_conditions,
+    fence_multiplier, silhouette_sample_size, max_samples, stability_resamples,
+    stability_sample_size
         See the individual steps.
 
     Returns
@@ -597,6 +589,7 @@ def run_segmentation(
     centroids = build_centroids(
         rfm, params, evaluation, personas, settings=settings, random_state=random_state,
         n_init=n_init, min_customers=min_customers,
+        min_share_meeting_conditions=min_share_meeting_conditions,
     )
     return {
         "feature_transform": params,

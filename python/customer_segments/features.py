@@ -20,24 +20,29 @@ One feature per mart column, each fitted on the customers being clustered in fou
    tenure     tenure_days     identity   spread roughly evenly over the data window
    =========  ==============  =========  ==================================================
 
-3. **Clip at robust fences in transformed space**: Tukey's fences
-   ``[Q1 - c * IQR, Q3 + c * IQR]`` with ``c = fence_multiplier`` (default 1.5), never below
-   the transform of 0, stored back in original units (``clip_lower``, ``clip_upper``). For
-   log-normal revenue this clips the top 0.35 %: extreme wholesalers sit at the edge of the
-   high-value customers instead of drawing a cluster (or a centroid) of their own.
-   Quartiles move by at most one customer's rank when one customer is added, whatever that
-   customer's value, so one absurd order (a barcode typed into the quantity field) cannot move
-   the fences, the center or the scale, and is itself clipped to the fence. Winsorising at the
-   1st/99th percentile does not have this property below a few hundred customers: the 99th
-   percentile of 60 customers is interpolated from the largest two.
+3. **Clip at robust fences in transformed space**: ``[q10 - c * R, q90 + c * R]`` where q10 and
+   q90 are the 10th and 90th percentiles of the transformed values, ``R = q90 - q10`` and
+   ``c = fence_multiplier`` (default 0.5), never below the transform of 0, stored back in
+   original units (``clip_lower``, ``clip_upper``). For normal data the fences lie 2.56
+   standard deviations from the median (0.5 % of customers beyond each); for log-normal
+   revenue, extreme wholesalers sit at the edge of the high-value customers instead of drawing
+   a cluster (or a centroid) of their own. Why these statistics:
+
+   * *one customer moves nothing*: adding a customer, whatever its value, moves a percentile by
+     at most one rank step, so one absurd order (a barcode typed into the quantity field)
+     cannot move the fences, the center or the scale, and is itself clipped to the fence.
+     Winsorising at the 1st/99th percentile does not have this property below a few hundred
+     customers: the 99th percentile of 60 customers is interpolated from the largest two;
+   * *a group is not an outlier*: the 10-90 % range breaks down only when more than 10 % of
+     the customers are on one side, so a minority group (a quarter of regulars among one-time
+     buyers) keeps its values. Quartile fences (Tukey's, ``Q3 + 1.5 IQR``) clipped such a group
+     to the fence of the majority in a test: the quartiles were both inside the majority.
 4. **Robust standardisation**: ``(t(x) - center) / scale`` with ``center`` the median and
-   ``scale`` a robust standard deviation of the transformed values: IQR / 1.349 (the standard
-   deviation for normal data). When more than half the customers share one value (many one-time
-   buyers: frequency Q1 = Q3 = 1), the 10-90 % range / 2.563 is used, then the 5-95 % range /
-   3.290, then 1 (``scale_basis`` says which). The fences then use the same quantiles: ``c``
-   times the 10-90 % range beyond the 10th and 90th percentiles, and so on, so that repeat
-   buyers are not all clipped to one value in a base of mostly one-time buyers. Model space is
-   in robust z-units: 0 is the median customer.
+   ``scale`` a robust standard deviation of the transformed values: ``R / 2.563`` (the
+   standard deviation for normal data). When more than 80 % of the customers share one value
+   (frequency 1 in a base of one-time buyers) the 5-95 % range / 3.290 is used instead, for the
+   fences too, then 1 (``scale_basis`` says which). Model space is in robust z-units: 0 is the
+   median customer.
 
 Why tenure: ``new`` customers and ``occasional`` buyers both have few, small orders, and an
 occasional buyer who came back last week has the recency of a new one. Only tenure (days since the
@@ -139,13 +144,12 @@ PARAM_COLUMNS: tuple[str, ...] = (
     "n_customers_fitted",
 )
 
-# Tukey's fences: for normal data Q3 + 1.5 IQR is 2.7 standard deviations above the median
-# (0.35 % of customers beyond it, who stay at the edge of the model space).
-DEFAULT_FENCE_MULTIPLIER = 1.5
+# Fences half the 10-90 % range beyond the 10th and 90th percentiles: for normal data 2.56
+# standard deviations from the median (0.5 % of customers beyond each, who stay at the edge).
+DEFAULT_FENCE_MULTIPLIER = 0.5
 # (lower quantile, upper quantile, width of that range in standard deviations of a normal law):
 # tried in order until the range is not zero.
 _SPREAD_RANGES: tuple[tuple[float, float, float, str], ...] = (
-    (0.25, 0.75, 1.3490, "iqr"),
     (0.10, 0.90, 2.5631, "p10_p90"),
     (0.05, 0.95, 3.2897, "p05_p95"),
 )
@@ -213,9 +217,9 @@ def _clip_and_transform(
 def robust_spread(values: np.ndarray) -> tuple[float, str, float, float]:
     """A robust standard deviation of ``values``, the quantile range it came from and its ends.
 
-    IQR / 1.349; when that is 0, the 10-90 % range / 2.563; then the 5-95 % range / 3.290;
-    then 1.0 (``"unit"``: the values are constant for 90 % of the customers). Each is the
-    standard deviation for normal data.
+    The 10-90 % range / 2.563; when that is 0, the 5-95 % range / 3.290; then 1.0
+    (``"unit"``: the values are constant for 90 % of the customers). Each is the standard
+    deviation for normal data.
 
     Parameters
     ----------
@@ -226,7 +230,7 @@ def robust_spread(values: np.ndarray) -> tuple[float, str, float, float]:
     -------
     scale : float
         > 0.
-    basis : {"iqr", "p10_p90", "p05_p95", "unit"}
+    basis : {"p10_p90", "p05_p95", "unit"}
     low, high : float
         The quantiles of the range (for ``"unit"``: the median, twice).
     """
@@ -253,8 +257,8 @@ def fit_feature_transform(
     features : sequence of FeatureSpec, optional
         The features, in model-space column order. Default :data:`DEFAULT_FEATURES`.
     fence_multiplier : float, optional
-        ``c`` of the fences ``[Q1 - c * IQR, Q3 + c * IQR]`` in transformed space; > 0.
-        Default 1.5 (Tukey's fences).
+        ``c`` of the fences ``[q10 - c * R, q90 + c * R]`` in transformed space, with
+        ``R = q90 - q10``; > 0. Default 0.5.
 
     Returns
     -------

@@ -3,8 +3,14 @@
 A cluster is judged on its **median customer**: the median of every measure over its members
 (:func:`~customer_segments.personas.median_profiles`; for a single condition this is the same as
 "at least half the members meet it"). A cluster persona is *eligible* for a cluster when the
-median customer meets every condition of its rule
-(:mod:`customer_segments.personas`). Then:
+median customer meets every condition of its rule (:mod:`customer_segments.personas`) **and**
+at least ``min_share_meeting_conditions`` (default 0.5) of the members meet every condition
+themselves (:func:`~customer_segments.personas.member_shares`). The second test is needed
+because the median customer of several conditions can be nobody: in a cluster that straddles
+the 90-day line between one-order customers who are new and those who are not, the median
+tenure (136 days, pulled up by the repeat buyers) and the median frequency (1) describe a
+one-order customer older than 90 days, which 4 % of the members were (measured on a seasonal
+shop). Then:
 
 1. **Best fit.** The personas are tried in ``match_priority`` order, most specific first (``new``
    before ``promising`` before ``high_value`` ...): a cluster's best-fitting persona is the
@@ -44,7 +50,16 @@ from customer_segments.personas import (
     validate_personas,
 )
 
-__all__ = ["NAMING_COLUMNS", "fallback_description", "fallback_key", "name_clusters"]
+__all__ = [
+    "MIN_SHARE_MEETING_CONDITIONS",
+    "NAMING_COLUMNS",
+    "fallback_description",
+    "fallback_key",
+    "name_clusters",
+]
+
+# A persona names a cluster only if at least half its members meet all its conditions.
+MIN_SHARE_MEETING_CONDITIONS = 0.5
 
 NAMING_COLUMNS: tuple[str, ...] = (
     "cluster_id",
@@ -96,6 +111,8 @@ def name_clusters(
     personas: pd.DataFrame,
     reference: Mapping[str, float],
     settings: PersonaSettings = PersonaSettings(),
+    shares: pd.DataFrame | None = None,
+    min_share_meeting_conditions: float = MIN_SHARE_MEETING_CONDITIONS,
 ) -> pd.DataFrame:
     """Give each cluster the best-fitting eligible persona, distinct across clusters.
 
@@ -110,6 +127,13 @@ def name_clusters(
         Population statistics (:func:`~customer_segments.personas.population_reference`).
     settings : PersonaSettings, optional
         The absolute thresholds.
+    shares : pandas.DataFrame or None, optional
+        Share of each cluster's members meeting each persona's conditions themselves
+        (:func:`~customer_segments.personas.member_shares`, index cluster id, a column per
+        persona). None judges on the median customer alone.
+    min_share_meeting_conditions : float, optional
+        Smallest share of members that must meet a persona's conditions for it to be eligible,
+        in [0, 1]. Default 0.5.
 
     Returns
     -------
@@ -128,9 +152,20 @@ def name_clusters(
     profiles = profiles.sort_index()
     cluster_ids = profiles.index.to_numpy(dtype="int64")
     k, n_personas = len(profiles), len(pool)
+    threshold = float(min_share_meeting_conditions)
+    if not 0.0 <= threshold <= 1.0:
+        raise ValueError(
+            f"min_share_meeting_conditions must lie between 0 and 1, got {min_share_meeting_conditions!r}"
+        )
     rules = [parse_rule(rule) for rule in pool["rule"]]
     results = [condition_results(profiles, rule, reference, settings) for rule in rules]
-    eligible = np.column_stack([met.all(axis=1) for met, _ in results])  # (k, n_personas)
+    median_meets = np.column_stack([met.all(axis=1) for met, _ in results])  # (k, n_personas)
+    if shares is None:
+        share = np.full(median_meets.shape, np.nan)
+        eligible = median_meets
+    else:
+        share = shares.reindex(index=cluster_ids, columns=pool["persona_key"]).to_numpy(dtype=float)
+        eligible = median_meets & (np.nan_to_num(share, nan=0.0) >= threshold)
     # Per persona, (k, n_conditions) log-ratio margins: > 0 inside a threshold, < 0 short of it.
     margins = [
         _margins(
@@ -163,6 +198,9 @@ def name_clusters(
                 describe_condition(c, float(profile[c.measure]), t)
                 for c, t in zip(rules[own], thresholds)
             ]
+            members = "" if np.isnan(share[i, own]) else (
+                f"; {share[i, own]:.0%} of its members meet all of them"
+            )
             record = {
                 "persona_key": str(persona["persona_key"]),
                 "is_fallback": False,
@@ -170,7 +208,7 @@ def name_clusters(
                 "persona_description": str(persona["description"]),
                 "persona_recommended_action": str(persona["recommended_action"]),
                 "value_rank": float(persona["value_rank"]),
-                "naming_reason": f"meets {persona['persona_key']}: " + "; ".join(texts),
+                "naming_reason": f"meets {persona['persona_key']}: " + "; ".join(texts) + members,
             }
         else:
             # The Hungarian assignment names a cluster whenever one of its eligible personas is
@@ -200,24 +238,40 @@ def name_clusters(
                     )
                     + ", which fit other clusters better"
                     if taken else "meets the conditions of no persona"
+                    + _few_members(i, median_meets, share, threshold, pool)
                 ),
             }
         record["runner_up_persona_key"], record["runner_up_reason"] = _runner_up(
-            i, own, eligible, pool, rules, results, margins, profile, owner, cluster_ids
+            i, own, eligible, pool, rules, results, margins, profile, owner, cluster_ids,
+            median_meets, share, threshold,
         )
         records.append({"cluster_id": int(cluster_id), "eligible_persona_keys": ", ".join(met_keys),
                         **record})
     return pd.DataFrame(records, columns=list(NAMING_COLUMNS))
 
 
+def _few_members(
+    i: int, median_meets: np.ndarray, share: np.ndarray, threshold: float, pool: pd.DataFrame
+) -> str:
+    """Why a persona the median customer meets was not given: too few members meet it."""
+    short = [j for j in range(len(pool)) if median_meets[i, j]]
+    if not short:
+        return ""
+    return "; its median customer meets " + ", ".join(
+        f"{pool.at[j, 'persona_key']} but only {share[i, j]:.0%} of its members do"
+        for j in short
+    ) + f" (at least {threshold:.0%} needed)"
+
+
 def _shortfall(margins: np.ndarray, met: np.ndarray, thresholds: np.ndarray) -> float:
-    """Total log-ratio by which the failed conditions miss; at least one unit each.
+    """Total log-ratio by which the failed conditions miss.
 
     A strict condition failed at equality (2 orders for ``frequency < 2``) misses by one unit of
     the measure, ``log((|t| + 2) / (|t| + 1))``, not by 0.
     """
     unit = np.log((np.abs(thresholds) + 2) / (np.abs(thresholds) + 1))
-    missing = np.where(~met, np.maximum(-margins, unit), 0.0)
+    at_equality = np.abs(margins) < 1e-12
+    missing = np.where(~met, np.where(at_equality, unit, -margins), 0.0)
     return float(np.clip(missing, 0, 1e6).sum())
 
 
@@ -232,6 +286,9 @@ def _runner_up(
     profile: pd.Series,
     owner: dict[int, int],
     cluster_ids: np.ndarray,
+    median_meets: np.ndarray,
+    share: np.ndarray,
+    threshold: float,
 ) -> tuple[str | None, str]:
     """The next eligible persona, or else the nearest miss, with a sentence saying why.
 
@@ -248,6 +305,15 @@ def _runner_up(
     candidates = [j for j in others if not eligible[i, j]]
     if not candidates:
         return None, "no other persona"
+    # A persona the median customer meets, given up for too few members, is the nearest miss.
+    almost = [j for j in candidates if median_meets[i, j]]
+    if almost:
+        j = max(almost, key=lambda c: (np.nan_to_num(share[i, c]), -c))
+        key = str(pool.at[j, "persona_key"])
+        return key, (
+            f"fails {key}: its median customer meets every condition but only "
+            f"{share[i, j]:.0%} of its members do (at least {threshold:.0%} needed)"
+        )
     shortfall = {
         j: _shortfall(margins[j][i], results[j][0][i], results[j][1]) for j in candidates
     }

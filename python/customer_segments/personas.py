@@ -71,6 +71,7 @@ __all__ = [
     "describe_condition",
     "format_value",
     "median_profiles",
+    "member_shares",
     "parse_rule",
     "persona_conditions_table",
     "population_reference",
@@ -463,6 +464,43 @@ def median_profiles(measures: pd.DataFrame, labels: np.ndarray) -> pd.DataFrame:
     profiles.insert(0, "repeat_share", grouped["frequency"].apply(lambda f: float((f >= 2).mean())))
     profiles.insert(0, "customer_count", grouped.size().astype("int64"))
     return profiles
+
+
+def member_shares(
+    measures: pd.DataFrame,
+    labels: np.ndarray,
+    personas: pd.DataFrame,
+    reference: Mapping[str, float],
+    settings: PersonaSettings = PersonaSettings(),
+) -> pd.DataFrame:
+    """Per cluster and cluster persona, the share of members who meet every condition themselves.
+
+    Parameters
+    ----------
+    measures : pandas.DataFrame, shape (n_customers, ...)
+        Output of :func:`customer_measures` for the clustered customers.
+    labels : array-like of int, shape (n_customers,)
+        Cluster of each customer.
+    personas : pandas.DataFrame
+        The ``cluster_personas`` seed.
+    reference : mapping of str to float
+        Population statistics (:func:`population_reference`).
+    settings : PersonaSettings, optional
+
+    Returns
+    -------
+    pandas.DataFrame, index ``cluster_id`` (sorted), one column per ``assigned_by = conditions``
+        persona in ``match_priority`` order; values in [0, 1].
+    """
+    personas = validate_personas(personas)
+    labels = np.asarray(labels, dtype="int64")
+    clusters = np.unique(labels)
+    columns = {}
+    for row in personas.loc[personas["assigned_by"] == "conditions"].itertuples():
+        met, _ = condition_results(measures, parse_rule(row.rule), reference, settings)
+        everything = pd.Series(met.all(axis=1).astype(float))
+        columns[row.persona_key] = everything.groupby(labels).mean().reindex(clusters).to_numpy()
+    return pd.DataFrame(columns, index=pd.Index(clusters, name="cluster_id"))
 
 
 def persona_conditions_table(

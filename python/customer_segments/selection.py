@@ -32,9 +32,11 @@ The rule
 2. **Then what predicts.** With a backtest, the choice is the *smallest* reproducible k whose
    ``backtest_auc`` is within a tolerance of the best reproducible one: more segments only when
    they separate next-period buyers measurably better. The tolerance is the larger of
-   ``auc_tolerance`` (default 0.01) and the standard error of the best AUC (Hanley & McNeil;
-   ``backtest_auc_se``), i.e. the "one-standard-error rule" of model selection: on a small base,
-   differences the backtest cannot resolve do not buy extra segments.
+   ``auc_tolerance`` (default 0.01) and twice the standard error of the best AUC (Hanley &
+   McNeil; ``backtest_auc_se``): the "one-standard-error rule" of model selection, doubled
+   because the best of eight noisy AUCs is itself optimistic by about one standard error. On a
+   small base, differences the backtest cannot resolve do not buy extra segments (a test: two
+   groups, 400 customers, a chance 0.03 gain at k = 6 is not taken).
 3. **Without a backtest** (data shorter than two horizons), the geometric criteria vote among the
    reproducible candidates: each of elbow, silhouette, Davies-Bouldin and Calinski-Harabasz votes
    for its best k; most votes win, a tie goes to the elbow's k, then to the best mean rank, then
@@ -615,8 +617,8 @@ def choose_k(
     stability_threshold : float, optional
         Minimum ``stability_ari`` of a reproducible candidate. Default 0.8.
     auc_tolerance : float, optional
-        A smaller k is preferred when its ``backtest_auc`` is within this (or the best AUC's
-        standard error ``backtest_auc_se``, if larger) of the best. Default 0.01.
+        A smaller k is preferred when its ``backtest_auc`` is within this (or twice the best
+        AUC's standard error ``backtest_auc_se``, if larger) of the best. Default 0.01.
 
     Returns
     -------
@@ -653,7 +655,7 @@ def choose_k(
     kept = ", ".join(str(int(k)) for k in pool["k"])
     if pool["backtest_auc"].notna().any():
         best = pool.loc[pool["backtest_auc"].idxmax()]
-        tolerance = float(np.nanmax([auc_tolerance, best["backtest_auc_se"]]))
+        tolerance = float(np.nanmax([auc_tolerance, 2 * best["backtest_auc_se"]]))
         near = pool.loc[pool["backtest_auc"] >= best["backtest_auc"] - tolerance]
         winner = near.sort_values("k", kind="stable").iloc[0]
         k = int(winner["k"])
@@ -661,7 +663,7 @@ def choose_k(
             f"k={k}: the smallest reproducible k ({stable_text}: k in {kept}) whose backtest "
             f"AUC {winner['backtest_auc']:.3f} is within {tolerance:.3f} of the best "
             f"reproducible {best['backtest_auc']:.3f} (k={int(best['k'])}; tolerance = the larger "
-            f"of {auc_tolerance:.3f} and the best AUC's standard error)"
+            f"of {auc_tolerance:.3f} and twice the best AUC's standard error)"
         )
     else:
         winner, sentence = _vote(pool[required].reset_index(drop=True))

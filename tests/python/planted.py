@@ -46,27 +46,34 @@ RECENT = {
 }
 # Extreme wholesalers: frequent, recent, a hundred times the high-value revenue.
 FAR_OUT = Group((0, 10), (300, 360), (150, 300), 13.5, 0.3)
-# Two obvious groups: new one-order customers and long-standing regulars.
+# Two obvious groups: new one-order customers and long-standing regulars on their weekly rhythm.
 TWO_GROUPS = {
     "new": Group((0, 30), (0, 1), (1, 2), 5.0, 0.3),
-    "high_value": Group((0, 20), (300, 360), (30, 60), 9.5, 0.3),
+    "high_value": Group((0, 12), (300, 360), (30, 60), 9.5, 0.3),
 }
 
 
 def planted_rfm(
-    groups: dict[str, Group], n_per: int = 150, seed: int = 0, first_id: int = 12346
+    groups: dict[str, Group],
+    n_per: int | dict[str, int] = 150,
+    seed: int = 0,
+    first_id: int = 12346,
 ) -> pd.DataFrame:
-    """An RFM mart with ``n_per`` customers per group; ``planted`` names each one's group."""
+    """An RFM mart with ``n_per`` customers per group (or per group name); ``planted`` names
+    each one's group."""
     rng = np.random.default_rng(seed)
     frames = []
-    for i, (name, group) in enumerate(groups.items()):
+    sizes = n_per if isinstance(n_per, dict) else dict.fromkeys(groups, n_per)
+    first = first_id
+    for name, group in groups.items():
+        n_per = sizes[name]
         recency = rng.integers(*group.recency, n_per)
         invoices = rng.integers(*group.invoices, n_per)
         span = np.where(invoices > 1, rng.integers(*group.span, n_per), 0)
         frames.append(
             pd.DataFrame(
                 {
-                    "customer_id": first_id + i * n_per + np.arange(n_per),
+                    "customer_id": first + np.arange(n_per),
                     "recency_days": recency,
                     "tenure_days": recency + span,
                     "frequency": invoices,
@@ -75,6 +82,7 @@ def planted_rfm(
                 }
             )
         )
+        first += n_per
     return pd.concat(frames, ignore_index=True)
 
 

@@ -29,10 +29,10 @@ def personas() -> pd.DataFrame:
     return pd.read_csv(SEED_FILE)
 
 
-def backtest_snapshot(groups, seed: int, n_per: int = 150) -> pd.DataFrame:
+def backtest_snapshot(groups, seed: int, n_per: int | dict[str, int] = 150) -> pd.DataFrame:
     """The same groups as of the cutoff, with who bought in the following horizon."""
     rfm = planted_rfm(groups, n_per=n_per, seed=seed)
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng([seed, 1])  # not the stream that drew the features
     rates = rfm["planted"].map(REPEAT_RATES).to_numpy()
     return rfm.assign(has_next_period_purchase=rng.random(len(rfm)) < rates)
 
@@ -82,8 +82,10 @@ def test_planted_personas_with_a_far_out_group_keep_their_names(personas, with_b
 
 
 def test_two_obvious_groups_can_give_two_with_k_min_two(personas):
-    rfm = planted_rfm(TWO_GROUPS, seed=4)
-    backtest = backtest_snapshot(TWO_GROUPS, seed=14)
+    # 300 new one-order customers and 100 regulars (a quarter of the base).
+    sizes = {"new": 300, "high_value": 100}
+    rfm = planted_rfm(TWO_GROUPS, n_per=sizes, seed=4)
+    backtest = backtest_snapshot(TWO_GROUPS, seed=14, n_per=sizes)
     tables = run_segmentation(rfm, personas, k_min=2, backtest_rfm=backtest)
     assert chosen(tables) == 2, tables["k_evaluation"].loc[lambda e: e["is_chosen"], "reason"]
     assert majority_names(tables, rfm) == {"new": "new", "high_value": "high_value"}

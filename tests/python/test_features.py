@@ -44,25 +44,48 @@ def test_one_row_per_feature_in_model_order(params):
     assert params["model_column"].tolist() == [f"{f}_z" for f in params["feature"]]
     assert params["feature_position"].tolist() == [0, 1, 2, 3]
     assert params["transform"].tolist() == ["sqrt", "log1p", "log1p", "identity"]
-    assert (params["scale_basis"] == "iqr").all()
+    assert (params["scale_basis"] == "p10_p90").all()
 
 
 def test_fences_center_and_scale_are_robust_statistics_of_the_transformed_values(rfm, params):
     for row in params.itertuples():
         y = FORWARD[row.transform](rfm[row.source_column].clip(lower=0).to_numpy(dtype=float))
-        q1, median, q3 = np.quantile(y, [0.25, 0.5, 0.75])
+        q10, median, q90 = np.quantile(y, [0.1, 0.5, 0.9])
         assert row.center == pytest.approx(median)
-        assert row.scale == pytest.approx((q3 - q1) / 1.349)
-        assert row.clip_upper == pytest.approx(INVERSE[row.transform](q3 + 1.5 * (q3 - q1)), rel=1e-3)
-        lower = max(q1 - 1.5 * (q3 - q1), 0.0)
+        assert row.scale == pytest.approx((q90 - q10) / 2.5631)
+        assert row.clip_upper == pytest.approx(INVERSE[row.transform](q90 + 0.5 * (q90 - q10)))
+        lower = max(q10 - 0.5 * (q90 - q10), 0.0)
         assert row.clip_lower == pytest.approx(INVERSE[row.transform](lower), abs=1e-9)
 
 
 def test_model_space_centers_the_median_customer(rfm, params):
     X = transform_features(rfm, params)
     np.testing.assert_allclose(np.median(X, axis=0), 0.0, atol=1e-12)
-    q1, q3 = np.quantile(X, [0.25, 0.75], axis=0)
-    np.testing.assert_allclose(q3 - q1, 1.349, rtol=1e-6)
+    q10, q90 = np.quantile(X, [0.1, 0.9], axis=0)
+    np.testing.assert_allclose(q90 - q10, 2.5631, rtol=1e-6)
+
+
+def test_a_minority_group_is_not_clipped_to_the_majority():
+    # 320 one-order customers of the last month and 80 regulars of a year: a fifth of the base.
+    rng = np.random.default_rng(2)
+    rfm = pd.DataFrame(
+        {
+            "customer_id": np.arange(400),
+            "recency_days": np.r_[rng.integers(0, 30, 320), rng.integers(0, 12, 80)],
+            "frequency": np.r_[np.ones(320, int), rng.integers(30, 60, 80)],
+            "monetary": np.r_[rng.lognormal(5, 0.3, 320), rng.lognormal(9.5, 0.3, 80)],
+            "tenure_days": np.r_[np.zeros(320, int), rng.integers(300, 360, 80)],
+        }
+    )
+    rfm["tenure_days"] = np.maximum(rfm["tenure_days"], rfm["recency_days"])
+    bounds = fit_feature_transform(rfm).set_index("source_column")
+    regulars = rfm.iloc[320:]
+    for column in ["monetary", "tenure_days"]:
+        assert bounds.loc[column, "clip_upper"] > regulars[column].max(), column
+    # Quartile fences would have clipped every regular to the one-order customers' fence.
+    y = np.log1p(rfm["monetary"])
+    q1, q3 = np.quantile(y, [0.25, 0.75])
+    assert np.expm1(q3 + 1.5 * (q3 - q1)) < regulars["monetary"].min()
 
 
 def test_one_absurd_customer_moves_nothing_in_a_small_base():
@@ -103,15 +126,19 @@ def test_many_one_time_buyers_fall_back_to_a_wider_spread():
             "tenure_days": rng.integers(300, 700, n),
         }
     )
-    assert np.quantile(frequency, 0.25) == np.quantile(frequency, 0.75) == 1
     row = fit_feature_transform(rfm).set_index("feature").loc["frequency"]
+    assert np.quantile(frequency, 0.1) == 1 and np.quantile(frequency, 0.9) > 1
     assert row["scale_basis"] == "p10_p90"
     y = np.log1p(frequency)
     q10, q90 = np.quantile(y, [0.1, 0.9])
     assert row["scale"] == pytest.approx((q90 - q10) / 2.5631)
-    # The fence is 1.5 ranges beyond the 90th percentile: repeat buyers keep their differences.
-    assert row["clip_upper"] == pytest.approx(np.expm1(q90 + 1.5 * (q90 - q10)))
-    assert row["clip_upper"] > frequency.max()
+    assert row["clip_upper"] == pytest.approx(np.expm1(q90 + 0.5 * (q90 - q10)))
+    # 92 % one-order customers: the 10th and 90th percentiles are both 1, the 5-95 % range
+    # takes over.
+    mostly = rfm.assign(frequency=np.r_[np.ones(368, int), np.arange(2, 34)])
+    assert fit_feature_transform(mostly).set_index("feature").loc["frequency", "scale_basis"] == (
+        "p05_p95"
+    )
 
 
 def test_a_constant_feature_keeps_unit_scale(rfm):
@@ -123,9 +150,8 @@ def test_a_constant_feature_keeps_unit_scale(rfm):
 
 
 def test_robust_spread_tries_wider_ranges_in_turn():
-    assert robust_spread(np.arange(101.0)) == (pytest.approx(50 / 1.349), "iqr", 25.0, 75.0)
-    values = np.r_[np.zeros(85), np.arange(1.0, 16.0)]
-    assert robust_spread(values)[1] == "p10_p90"
+    assert robust_spread(np.arange(101.0)) == (pytest.approx(80 / 2.5631), "p10_p90", 10.0, 90.0)
+    assert robust_spread(np.r_[np.zeros(85), np.arange(1.0, 16.0)])[1] == "p10_p90"
     assert robust_spread(np.r_[np.zeros(93), np.ones(7)])[1:3] == ("p05_p95", 0.0)
     assert robust_spread(np.r_[np.zeros(97), np.ones(3)]) == (1.0, "unit", 0.0, 0.0)
 

@@ -16,9 +16,11 @@ from customer_segments.personas import (
 )
 
 SEED_FILE = Path(__file__).resolve().parents[2] / "seeds" / "cluster_personas.csv"
-# A population: median customer 100 days ago, 2 orders, 700 spent; top quarter 6 orders, 2,500.
+# A population: median customer 100 days ago, 2 orders, 700 spent; top quarter 6 orders, 2,500;
+# a quarter of the customers last bought more than 200 days ago.
 REFERENCE = {
     "median_recency_days": 100.0,
+    "p75_recency_days": 200.0,
     "median_frequency": 2.0,
     "p75_frequency": 6.0,
     "median_monetary": 700.0,
@@ -160,19 +162,19 @@ def test_the_deeper_fit_wins_a_contested_persona(personas):
 
 
 def test_a_cluster_meeting_nothing_says_what_it_misses(personas):
-    # Big and on rhythm but less recent than the median customer: not high_value (recency),
-    # not occasional (too big), not at risk (not late).
-    table = named(personas, (150, 2, 3000, 400))
+    # Big and on rhythm (one gap of 150 days) but among the quarter who bought longest ago:
+    # not high_value (recency), not occasional (too big), not at risk (not late).
+    table = named(personas, (250, 2, 3000, 400))
     row = table.loc[0]
     assert row["persona_key"] == "segment_0" and row["is_fallback"]
-    assert row["persona_description"] == "2 orders, 150 days ago, 3,000 spent"
+    assert row["persona_description"] == "2 orders, 250 days ago, 3,000 spent"
     assert row["naming_reason"] == "meets the conditions of no persona"
     assert row["persona_recommended_action"].startswith("No persona's conditions fit")
-    # new, high_value and occasional fail one condition each; occasional by the least
-    # (3,000 against 2,500, where high_value misses 150 days against 100).
-    assert row["runner_up_persona_key"] == "occasional"
+    # at_risk, occasional and high_value each fail one condition; at_risk by the least
+    # (1.67 usual gaps against more than 2; occasional misses 3,000 against 2,500).
+    assert row["runner_up_persona_key"] == "at_risk"
     assert row["runner_up_reason"] == (
-        "fails occasional: monetary 3,000, not < 2,500 (p75_monetary)"
+        "fails at_risk: gaps_since_last_purchase 1.67, not > 2 (late_purchase_gap_multiple)"
     )
 
 

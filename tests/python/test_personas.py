@@ -243,6 +243,8 @@ def test_the_conditions_table_resolves_every_threshold(personas):
     assert new[["measure", "operator", "threshold"]].values.tolist() == [["tenure_days", "<=", 60.0]]
     promising = table.loc[table["persona_key"] == "promising"].set_index("measure")
     assert promising.loc["tenure_days", "threshold"] == 120.0
-    assert promising.loc["recency_days", "threshold"] == reference["median_recency_days"]
+    assert promising.loc["gaps_since_last_purchase", "threshold"] == 2.0
+    at_risk = table.loc[table["persona_key"] == "at_risk"].set_index("measure")
+    assert at_risk.loc["recency_days", "threshold"] == reference["median_recency_days"]
     assert table.groupby("persona_key")["condition_position"].apply(
         lambda p: p.tolist() == list(range(len(p)))).all()
