@@ -45,7 +45,16 @@ customer more recent than half the base is never called at risk.
 Rule personas (``assigned_by = rule``: ``no_purchase``, ``refunded``) are judged per customer and
 take the customer out of the clustering (:func:`rule_persona_keys`). Cluster personas
 (``assigned_by = conditions``) are judged on the cluster's median customer
-(:func:`median_profiles`), see :mod:`customer_segments.naming`.
+(:func:`median_profiles`) and on the share of members who meet them (:func:`member_shares`),
+see :mod:`customer_segments.naming`.
+
+Why activity is judged by rhythm for the active personas (``high_value``, ``loyal``,
+``promising``, ``occasional``): "more recent than the median customer" is false for half of a
+shop's weekly regulars when most of its customers bought in the last weeks, and true of a
+customer gone for a year when most of the base has lapsed. Not late against their own rhythm,
+and not among the quarter of customers who bought longest ago (``p75_recency_days``), holds on
+both. The issue's definition of ``at_risk`` (recency above the median *and* late) is kept as
+stated: the two guard each other.
 """
 
 from __future__ import annotations
