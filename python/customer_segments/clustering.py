@@ -214,7 +214,7 @@ def build_persona_conditions(
 
 def _backtest_sample(
     backtest_rfm: pd.DataFrame,
-    personas: pd.DataFrame,
+    personas: pd.DataFrame | None,
     min_customers: int,
     fence_multiplier: float,
 ) -> BacktestSample | None:
@@ -248,6 +248,8 @@ def build_k_evaluation(
     n_init: int = 10,
     min_customers: int = MIN_CUSTOMERS,
     fence_multiplier: float | None = None,
+    settings: PersonaSettings = PersonaSettings(),
+    min_share_meeting_conditions: float = MIN_SHARE_MEETING_CONDITIONS,
     silhouette_sample_size: int | None = SILHOUETTE_SAMPLE_SIZE,
     max_samples: int | None = MAX_SAMPLES,
     stability_resamples: int = STABILITY_RESAMPLES,
@@ -280,6 +282,9 @@ def build_k_evaluation(
         Seeds, k-means++ restarts, minimum clustered customers.
     fence_multiplier : float or None, optional
         For the cutoff's transform; default: the one of ``params``.
+    settings, min_share_meeting_conditions
+        How clusters are named (see :func:`build_centroids`), to count each candidate's
+        clusters without a persona (``unnamed_clusters``), which the rule reads.
     silhouette_sample_size, max_samples, stability_resamples, stability_sample_size,
     stability_threshold, auc_tolerance
         See :mod:`customer_segments.selection`.
@@ -291,6 +296,20 @@ def build_k_evaluation(
     """
     customers = clustered_customers(rfm, personas, min_customers)
     X = transform_features(customers, params)
+    count_unnamed = None
+    if personas is not None:
+        measures = customer_measures(customers)
+        reference = population_reference(measures)
+
+        def count_unnamed(rows: np.ndarray, labels: np.ndarray) -> int:
+            sample = measures.iloc[rows].reset_index(drop=True)
+            names = name_clusters(
+                median_profiles(sample, labels), personas, reference, settings,
+                member_shares(sample, labels, personas, reference, settings),
+                min_share_meeting_conditions,
+            )
+            return int(names["is_fallback"].sum())
+
     if max_k is not None:
         if k != "auto" and int(k) > max_k:
             raise ValueError(f"k={k} exceeds the maximum of {max_k}")
@@ -317,6 +336,7 @@ def build_k_evaluation(
         backtest=backtest,
         stability_threshold=stability_threshold,
         auc_tolerance=auc_tolerance,
+        count_unnamed=count_unnamed,
     )
 
 
@@ -581,6 +601,8 @@ def run_segmentation(
         random_state=random_state,
         n_init=n_init,
         min_customers=min_customers,
+        settings=settings,
+        min_share_meeting_conditions=min_share_meeting_conditions,
         silhouette_sample_size=silhouette_sample_size,
         max_samples=max_samples,
         stability_resamples=stability_resamples,

@@ -17,11 +17,16 @@ deterministic sample of at most ``max_samples`` customers, and the evaluation ta
   every refit draws the same segments; a k at which k-means can cut the customers in several
   equally good ways scores low, whatever its geometry;
 * **backtest separation** (when a backtest is given): ``backtest_auc``, how well the clusters of
-  the same pipeline fitted **as of the cutoff** separate the customers who bought in the
-  following horizon from those who did not. Each customer is scored with the repeat rate of
-  their cluster measured on the other half of the customers (two random folds, so that more,
+  the same pipeline fitted **as of the cutoff** (each with its own persona or fallback key, so
+  the same grouping as the personas) separate the customers who bought in the following
+  horizon from those who did not. Each customer is scored with the repeat rate of their
+  cluster measured on the other half of the customers (two random folds, so that more,
   smaller clusters gain nothing from fitting noise) and the score's AUC is computed, ties
-  counted as half (:func:`~customer_segments.backtest.grouping_auc`).
+  counted as half (:func:`~customer_segments.backtest.grouping_auc`). Pooling the clusters
+  that earn no persona into one group was tried and dropped: on data without natural clusters
+  every cluster of k = 3 or 4 can be unnamed, and the pooled AUC is then 0.5;
+* **names**: ``unnamed_clusters``, how many of the candidate's clusters earn no persona at the
+  as-of date (given a namer, see :func:`~customer_segments.clustering.build_k_evaluation`).
 
 The rule
 --------
@@ -29,9 +34,12 @@ The rule
    stability_threshold`` (default 0.8: re-run on another 80 % of the customers, the segments
    agree beyond chance at least 80 % as much as identical ones). If no candidate reaches it, the
    candidates within 0.05 of the most stable one are kept, and the reason says so.
-2. **Then what predicts.** With a backtest, the choice is the *smallest* reproducible k whose
-   ``backtest_auc`` is within a tolerance of the best reproducible one: more segments only when
-   they separate next-period buyers measurably better. The tolerance is the larger of
+2. **Then what predicts, and what can be named.** With a backtest, the candidates kept are the
+   reproducible ones whose ``backtest_auc`` is within a tolerance of the best reproducible one;
+   among them, those with the fewest clusters that earn no persona at the as-of date
+   (``unnamed_clusters``, when measured), and of those the *smallest* k: more segments only
+   when they separate next-period buyers measurably better, and not at the price of segments
+   nobody can name. The tolerance is the larger of
    ``auc_tolerance`` (default 0.01) and twice the standard error of the best AUC (Hanley &
    McNeil; ``backtest_auc_se``): the "one-standard-error rule" of model selection, doubled
    because the best of eight noisy AUCs is itself optimistic by about one standard error. On a
@@ -463,6 +471,7 @@ def evaluate_k(
     stability_sample_size: int | None = STABILITY_SAMPLE_SIZE,
     backtest: BacktestSample | None = None,
     backtest_sample_size: int | None = BACKTEST_SAMPLE_SIZE,
+    count_unnamed: Callable[[np.ndarray, np.ndarray], int] | None = None,
 ) -> pd.DataFrame:
     """Fit k-means for each candidate k and measure everything the rule reads.
 
@@ -486,6 +495,9 @@ def evaluate_k(
     backtest_sample_size : int or None, optional
         The cutoff k-means are fitted on a deterministic sample of at most this many backtest
         customers (all if None); every backtest customer is then labelled and scored.
+    count_unnamed : callable or None, optional
+        ``count_unnamed(rows, labels)``: how many of a candidate's clusters earn no persona, given
+        the rows of ``X`` evaluated and their labels (``unnamed_clusters``; NaN if None).
 
     Returns
     -------
@@ -494,7 +506,7 @@ def evaluate_k(
         distances on the evaluated sample), ``silhouette``, ``davies_bouldin``,
         ``calinski_harabasz``, ``n_stability_samples``, ``stability_ari``,
         ``stability_ari_min``, ``n_backtest_customers``, ``backtest_repeat_rate`` (base rate),
-        ``backtest_auc``, ``backtest_auc_se`` (its standard error), then the vote's columns: ``elbow_distance``, ``<criterion>_rank``
+        ``backtest_auc``, ``backtest_auc_se`` (its standard error), ``unnamed_clusters``, then the vote's columns: ``elbow_distance``, ``<criterion>_rank``
         (1 = best) for the four criteria, ``votes``, ``voted_by`` and ``mean_rank``.
 
     Raises
@@ -504,7 +516,8 @@ def evaluate_k(
     """
     X = _as_matrix(X)
     check_segmentable(X)
-    sample = X[_sample_indices(len(X), max_samples, random_state)]
+    sample_rows = _sample_indices(len(X), max_samples, random_state)
+    sample = X[sample_rows]
     n_distinct = check_segmentable(sample)
     requested = sorted({int(k) for k in k_values})
     candidates = feasible_k_values(requested, len(sample), n_distinct)
@@ -566,6 +579,10 @@ def evaluate_k(
                 "backtest_auc_se": auc_standard_error(
                     auc, int(backtest.outcome.sum()), int((~backtest.outcome).sum())
                 ) if backtest is not None else np.nan,
+                "unnamed_clusters": (
+                    np.nan if count_unnamed is None
+                    else float(count_unnamed(sample_rows, model.labels_))
+                ),
             }
         )
     return _rule_columns(pd.DataFrame(rows))
@@ -634,7 +651,7 @@ def choose_k(
     if evaluation.empty:
         raise ValueError("the k evaluation table has no candidate k")
     table = evaluation.sort_values("k", kind="stable").reset_index(drop=True)
-    for optional in ("stability_ari", "backtest_auc", "backtest_auc_se"):
+    for optional in ("stability_ari", "backtest_auc", "backtest_auc_se", "unnamed_clusters"):
         if optional not in table.columns:
             table[optional] = np.nan
     stability = table["stability_ari"].astype(float)
@@ -651,19 +668,27 @@ def choose_k(
     else:
         reproducible = pd.Series(True, index=table.index)
         stable_text = "stability not measured"
-    pool = table.loc[reproducible, required + ["stability_ari", "backtest_auc", "backtest_auc_se"]]
+    pool = table.loc[
+        reproducible,
+        required + ["stability_ari", "backtest_auc", "backtest_auc_se", "unnamed_clusters"],
+    ]
     kept = ", ".join(str(int(k)) for k in pool["k"])
     if pool["backtest_auc"].notna().any():
         best = pool.loc[pool["backtest_auc"].idxmax()]
         tolerance = float(np.nanmax([auc_tolerance, 2 * best["backtest_auc_se"]]))
         near = pool.loc[pool["backtest_auc"] >= best["backtest_auc"] - tolerance]
+        named_text = ""
+        if near["unnamed_clusters"].notna().any():
+            fewest = near["unnamed_clusters"].min()
+            near = near.loc[near["unnamed_clusters"] == fewest]
+            named_text = f" and the fewest clusters without a persona ({int(fewest)})"
         winner = near.sort_values("k", kind="stable").iloc[0]
         k = int(winner["k"])
         reason = (
             f"k={k}: the smallest reproducible k ({stable_text}: k in {kept}) whose backtest "
             f"AUC {winner['backtest_auc']:.3f} is within {tolerance:.3f} of the best "
             f"reproducible {best['backtest_auc']:.3f} (k={int(best['k'])}; tolerance = the larger "
-            f"of {auc_tolerance:.3f} and twice the best AUC's standard error)"
+            f"of {auc_tolerance:.3f} and twice the best AUC's standard error){named_text}"
         )
     else:
         winner, sentence = _vote(pool[required].reset_index(drop=True))
@@ -711,6 +736,7 @@ def select_k(
     backtest: BacktestSample | None = None,
     stability_threshold: float = STABILITY_THRESHOLD,
     auc_tolerance: float = AUC_TOLERANCE,
+    count_unnamed: Callable[[np.ndarray, np.ndarray], int] | None = None,
 ) -> pd.DataFrame:
     """Evaluate the candidates ``k_min..k_max`` and record the choice: the k evaluation table.
 
@@ -725,7 +751,7 @@ def select_k(
     k_min, k_max : int, optional
         Candidate range, defaults 3 and 10.
     random_state, n_init, silhouette_sample_size, max_samples, stability_resamples,
-    stability_fraction, stability_sample_size, backtest
+    stability_fraction, stability_sample_size, backtest, count_unnamed
         As in :func:`evaluate_k`.
     stability_threshold, auc_tolerance
         As in :func:`choose_k`.
@@ -756,6 +782,7 @@ def select_k(
         stability_fraction=stability_fraction,
         stability_sample_size=stability_sample_size,
         backtest=backtest,
+        count_unnamed=count_unnamed,
     )
     in_range = evaluation["k"].between(int(k_min), int(k_max))
     if not in_range.any():
@@ -784,6 +811,8 @@ def select_k(
         else "not chosen: "
         + (f"stability ARI {row.stability_ari:.3f}, " if pd.notna(row.stability_ari) else "")
         + (f"backtest AUC {row.backtest_auc:.3f}, " if pd.notna(row.backtest_auc) else "")
+        + (f"{row.unnamed_clusters:.0f} unnamed cluster(s), "
+           if pd.notna(row.unnamed_clusters) else "")
         + f"{row.votes} geometric vote(s)"
         + (f" ({row.voted_by})" if row.votes else "")
         for row in evaluation.itertuples()

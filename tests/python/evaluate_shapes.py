@@ -116,12 +116,12 @@ def report(result: dict) -> str:
         f"{result['probability_seconds']:.1f} s CPU."
     )
     lines += ["", f"Reason: {result['reason']}", ""]
-    lines.append("| k | silhouette | stability ARI | backtest AUC | votes |")
-    lines.append("| ---: | ---: | ---: | ---: | ---: |")
+    lines.append("| k | silhouette | stability ARI | backtest AUC | unnamed clusters | votes |")
+    lines.append("| ---: | ---: | ---: | ---: | ---: | ---: |")
     for row in result["evaluation"].itertuples():
         lines.append(
             f"| {row.k} | {row.silhouette:.3f} | {row.stability_ari:.3f} | "
-            f"{row.backtest_auc:.3f} | {row.votes} |"
+            f"{row.backtest_auc:.3f} | {row.unnamed_clusters:.0f} | {row.votes} |"
         )
     lines += ["", "| persona | customers | members meeting its conditions | median R / F / M / T |"]
     lines.append("| --- | ---: | ---: | --- |")

@@ -292,6 +292,10 @@ def test_a_backtest_snapshot_adds_its_evidence(rfm, personas):
     cutoff["has_next_period_purchase"] = np.random.default_rng(0).random(len(cutoff)) < rates
     evaluation = build_k_evaluation(rfm, params, personas, backtest_rfm=cutoff)
     assert evaluation["backtest_auc"].notna().all()
+    # The planted four are all named at k = 4; three clusters mix two of them, and ten split
+    # personas into parts that cannot all have a name.
+    unnamed = evaluation.set_index("k")["unnamed_clusters"]
+    assert unnamed[4] == 0 and unnamed[3] >= 1 and unnamed[10] >= 3
     assert (evaluation["n_backtest_customers"] == (cutoff["monetary"] > 0).sum()).all()
     assert evaluation.loc[evaluation["is_chosen"], "reason"].iloc[0].startswith(
         "chosen by the rule: k=4: the smallest reproducible k"

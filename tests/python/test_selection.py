@@ -317,3 +317,33 @@ def test_two_obvious_groups_give_two_when_k_min_allows_it():
 def test_a_backtest_sample_checks_its_shape():
     with pytest.raises(ValueError, match="3 customers but 2 outcome values"):
         BacktestSample(np.zeros((3, 2)), np.array([True, False]))
+
+
+def test_among_equally_predictive_k_the_fewest_unnamed_clusters_win():
+    table = _table(ELBOW_AT_4, [0.9, 0.7, 0.6, 0.5, 0.4, 0.3], [0.2, 0.4, 0.5, 0.9, 1.0, 1.1],
+                   [10, 8, 12, 9, 8, 7])
+    table["stability_ari"] = 0.95
+    table["backtest_auc"] = [0.60, 0.70, 0.745, 0.75, 0.752, 0.751]
+    table["backtest_auc_se"] = 0.001
+    table["unnamed_clusters"] = [0, 0, 2, 1, 0, 3]
+    k, reason = choose_k(table)
+    assert k == 6  # 4, 5 and 6 predict alike; only 6 names every cluster
+    assert reason.endswith("its stability ARI 0.950")
+    assert "the fewest clusters without a persona (0)" in reason
+    # Prediction first: a k that names everything but predicts worse is not taken.
+    table["unnamed_clusters"] = [0, 0, 2, 1, 1, 3]
+    assert choose_k(table)[0] == 5
+
+
+def test_a_namer_counts_each_candidates_unnamed_clusters():
+    X = blobs(4, seed=2)
+    calls = []
+
+    def count_unnamed(rows, labels):
+        calls.append((len(rows), len(np.unique(labels))))
+        return len(np.unique(labels)) - 4 if len(np.unique(labels)) > 4 else 0
+
+    evaluation = evaluate_k(X, range(3, 7), count_unnamed=count_unnamed, stability_resamples=0)
+    assert evaluation["unnamed_clusters"].tolist() == [0, 0, 1, 2]
+    assert calls == [(len(X), k) for k in range(3, 7)]
+    assert evaluate_k(X, range(3, 5), stability_resamples=0)["unnamed_clusters"].isna().all()
