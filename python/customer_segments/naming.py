@@ -155,7 +155,8 @@ def name_clusters(
     threshold = float(min_share_meeting_conditions)
     if not 0.0 <= threshold <= 1.0:
         raise ValueError(
-            f"min_share_meeting_conditions must lie between 0 and 1, got {min_share_meeting_conditions!r}"
+            "min_share_meeting_conditions must lie between 0 and 1, "
+            f"got {min_share_meeting_conditions!r}"
         )
     rules = [parse_rule(rule) for rule in pool["rule"]]
     results = [condition_results(profiles, rule, reference, settings) for rule in rules]

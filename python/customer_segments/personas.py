@@ -258,7 +258,8 @@ def validate_personas(personas: pd.DataFrame) -> pd.DataFrame:
             raise ValueError(f"{column} must be a unique number for every persona")
     kinds = set(personas["assigned_by"])
     if not kinds <= {"conditions", "rule"}:
-        raise ValueError(f"assigned_by must be 'conditions' or 'rule', got {sorted(kinds - {'conditions', 'rule'})}")
+        unknown = sorted(kinds - {"conditions", "rule"})
+        raise ValueError(f"assigned_by must be 'conditions' or 'rule', got {unknown}")
     for row in personas.itertuples():
         try:
             conditions = parse_rule(row.rule)

@@ -506,7 +506,8 @@ def evaluate_k(
         distances on the evaluated sample), ``silhouette``, ``davies_bouldin``,
         ``calinski_harabasz``, ``n_stability_samples``, ``stability_ari``,
         ``stability_ari_min``, ``n_backtest_customers``, ``backtest_repeat_rate`` (base rate),
-        ``backtest_auc``, ``backtest_auc_se`` (its standard error), ``unnamed_clusters``, then the vote's columns: ``elbow_distance``, ``<criterion>_rank``
+        ``backtest_auc``, ``backtest_auc_se`` (its standard error), ``unnamed_clusters``, then
+        the vote's columns: ``elbow_distance``, ``<criterion>_rank``
         (1 = best) for the four criteria, ``votes``, ``voted_by`` and ``mean_rank``.
 
     Raises

@@ -238,7 +238,8 @@ def test_the_conditions_table_resolves_every_threshold(personas):
         (s, m) for s in ("median", "p25", "p75", "p90") for m in (
             "recency_days", "frequency", "monetary", "tenure_days",
             "average_purchase_gap_days", "gaps_since_last_purchase"))}
-    table = persona_conditions_table(personas, reference, PersonaSettings(new_customer_max_tenure_days=60))
+    settings = PersonaSettings(new_customer_max_tenure_days=60)
+    table = persona_conditions_table(personas, reference, settings)
     new = table.loc[table["persona_key"] == "new"]
     assert new[["measure", "operator", "threshold"]].values.tolist() == [["tenure_days", "<=", 60.0]]
     promising = table.loc[table["persona_key"] == "promising"].set_index("measure")
