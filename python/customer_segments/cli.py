@@ -1,21 +1,23 @@
-"""Command line: segment the customers of a DuckDB warehouse and write the four result tables.
+"""Command line: segment the customers of a DuckDB warehouse and write the result tables.
 
 Example, from the project folder after ``dbt build``::
 
     customer-segments-cluster --duckdb segments.duckdb --k auto
 
-reads ``main.fct_customer_rfm`` and ``seeds/cluster_personas.csv`` and writes
-``cluster_feature_transform``, ``cluster_k_evaluation``, ``cluster_centroids`` and
-``customer_clusters`` into the schema given by ``--schema``, default ``segments_cli``: not
-``main``, where dbt builds tables of the same names.
+reads ``main.fct_customer_rfm`` and ``seeds/cluster_personas.csv`` and writes the tables of
+:data:`~customer_segments.clustering.TABLE_NAMES` (``cluster_feature_transform``,
+``cluster_persona_conditions``, ``cluster_k_evaluation``, ``cluster_centroids``,
+``customer_clusters``) into the schema given by ``--schema``, default ``segments_cli``: not
+``main``, where dbt builds tables of the same names. Without a backtest snapshot the k rule falls
+back to the geometric vote among reproducible candidates.
 
 The command overwrites only tables that it wrote itself. Every table it writes carries a comment
-starting with ``written by customer-segments-cluster``; an existing table or view of one of the
-four names without that comment (one dbt built, whose comment is the model's description or
-nothing, or anyone else's) stops the command before anything is computed or written, with a
-message naming the relations, unless ``--replace`` is given. The check and the writes use one
+starting with ``written by customer-segments-cluster``; an existing table or view of one of these
+names without that comment (one dbt built, whose comment is the model's description or nothing,
+or anyone else's) stops the command before anything is computed or written, with a message
+naming the relations, unless ``--replace`` is given. The check and the writes use one
 connection, and DuckDB lets only one process write a file, so nothing can slip in between. The
-four tables are written in one transaction: all or none.
+tables are written in one transaction: all or none.
 """
 
 from __future__ import annotations
@@ -29,7 +31,8 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from customer_segments.clustering import TABLE_NAMES, run_segmentation
+from customer_segments.clustering import MIN_CUSTOMERS, TABLE_NAMES, run_segmentation
+from customer_segments.selection import K_MAX, K_MIN
 
 __all__ = ["build_parser", "main"]
 
@@ -54,16 +57,29 @@ def _k_value(text: str) -> int | str:
     return value
 
 
+def _int_at_least(minimum: int):
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {value}")
+        return value
+
+    return parse
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``customer-segments-cluster``."""
     parser = argparse.ArgumentParser(
         prog=PROG,
         description=(
             "Cluster the customers of the RFM mart with k-means, name the clusters after the "
-            "personas and write four tables into the DuckDB file: "
+            "personas whose conditions they meet and write these tables into the DuckDB file: "
             + ", ".join(TABLE_NAMES.values())
             + f". The command overwrites only tables it wrote itself (their comment starts "
-            f"with '{OWNER_COMMENT}'); it stops, changing nothing, if one of the four names is "
+            f"with '{OWNER_COMMENT}'); it stops, changing nothing, if one of these names is "
             "taken by any other table or view, such as those dbt builds in schema main, unless "
             "--replace is given."
         ),
@@ -78,6 +94,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--k", default="auto", type=_k_value, metavar="auto|INT",
                         help="Number of clusters, or 'auto' for the documented rule "
                              "(default: %(default)s).")
+    parser.add_argument("--k-min", default=K_MIN, type=_int_at_least(2), metavar="INT",
+                        help="Smallest candidate k for 'auto' (default: %(default)s).")
+    parser.add_argument("--k-max", default=K_MAX, type=_int_at_least(2), metavar="INT",
+                        help="Largest candidate k for 'auto' (default: %(default)s).")
+    parser.add_argument("--min-customers", default=MIN_CUSTOMERS, type=_int_at_least(3),
+                        metavar="INT",
+                        help="Fewest customers to cluster, the setting cluster_min_customers "
+                             "(default: %(default)s).")
     parser.add_argument("--random-state", default=42, type=int, metavar="INT",
                         help="Seed of k-means++ and of the evaluation samples "
                              "(default: %(default)s).")
@@ -88,7 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
                              "(default: %(default)s; dbt builds tables of the same names in "
                              "main).")
     parser.add_argument("--replace", action="store_true",
-                        help="Overwrite tables or views of the four names that this command did "
+                        help="Overwrite tables or views of these names that this command did "
                              "not write, e.g. dbt's in --schema main.")
     return parser
 
@@ -244,7 +268,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             rfm = _read_table(connection, args.rfm_table, "RFM table", args.duckdb)
             personas = _read_personas(connection, args.personas, args.duckdb)
             tables = run_segmentation(
-                rfm, personas, k=args.k, random_state=args.random_state, n_init=args.n_init
+                rfm, personas, k=args.k, random_state=args.random_state, n_init=args.n_init,
+                k_min=args.k_min, k_max=args.k_max, min_customers=args.min_customers,
             )
             _write_tables(connection, args.schema, tables, _comment(args))
     except (ValueError, duckdb.Error, OSError) as error:

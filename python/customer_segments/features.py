@@ -1,18 +1,13 @@
-"""Turn the RFM mart into the model space that k-means clusters in.
+"""Turn the RFM mart into the model space that k-means clusters in, robustly for any base size.
 
-One feature per mart column, each treated in four steps fitted on the customers at hand:
+One feature per mart column, each fitted on the customers being clustered in four steps:
 
-1. **Floor at zero.** Net ``monetary`` (purchases minus returns) can be zero or negative: a customer
-   who returned as much as they bought. Such customers are floored at 0 before anything else, i.e.
-   treated as "no net value" rather than as a negative amount: ``log1p`` is then defined, and a
-   refund does not push a customer further from the others than a customer worth nothing. The
-   other three columns cannot be negative in the mart; a negative value there is a data error and
-   raises ``ValueError``.
-2. **Winsorise** at the ``clip_quantiles`` (default 1 % and 99 %) of the floored values, in original
-   units. A handful of extreme wholesalers (net revenue ~280,000 against a median ~670) would
-   otherwise get a cluster of their own or drag a centroid towards them; clipped, they join the
-   top-value cluster.
-3. **Transform** to tame the skew:
+1. **Floor at zero.** Net ``monetary`` (purchases minus returns) is floored at 0 (the clustered
+   customers all have positive net revenue: customers without, persona ``refunded``, are left
+   out before, see :mod:`customer_segments.personas`; the floor only keeps ``log1p`` defined for
+   anyone assigned later). The other columns cannot be negative; a negative value is a data
+   error and raises ``ValueError``.
+2. **Transform** to tame the skew:
 
    =========  ==============  =========  ==================================================
    feature    source column   transform  why
@@ -25,17 +20,47 @@ One feature per mart column, each treated in four steps fitted on the customers 
    tenure     tenure_days     identity   spread roughly evenly over the data window
    =========  ==============  =========  ==================================================
 
-4. **Standardise** with the mean and standard deviation of the fitted customers
-   (:class:`~sklearn.preprocessing.StandardScaler`; a constant feature keeps scale 1).
-   Model space is therefore in z-units: 0 is the average customer, +1 one standard deviation above.
+3. **Clip at robust fences in transformed space**: ``[q10 - c * R, q90 + c * R]`` where q10 and
+   q90 are the 10th and 90th percentiles of the transformed values, ``R = q90 - q10`` and
+   ``c = fence_multiplier`` (default 0.5), never below the transform of 0, stored back in
+   original units (``clip_lower``, ``clip_upper``). For normal data the fences lie 2.56
+   standard deviations from the median (0.5 % of customers beyond each); for log-normal
+   revenue, extreme wholesalers sit at the edge of the high-value customers instead of drawing
+   a cluster (or a centroid) of their own. Why these statistics:
+
+   * *one customer moves nothing*: adding a customer, whatever its value, moves a percentile by
+     at most one rank step, so one absurd order (a barcode typed into the quantity field)
+     cannot move the fences, the center or the scale, and is itself clipped to the fence.
+     Winsorising at the 1st/99th percentile does not have this property below a few hundred
+     customers: the 99th percentile of 60 customers is interpolated from the largest two;
+   * *a group is not an outlier*: the 10-90 % range breaks down only when more than 10 % of
+     the customers are on one side, so a minority group (a quarter of regulars among one-time
+     buyers) keeps its values. Quartile fences (Tukey's, ``Q3 + 1.5 IQR``) clipped such a group
+     to the fence of the majority in a test: the quartiles were both inside the majority.
+4. **Robust standardisation**: ``(t(x) - center) / scale`` with ``center`` the median and
+   ``scale`` a robust standard deviation of the transformed values: ``R / 2.563`` (the
+   standard deviation for normal data). When more than 80 % of the customers share one value
+   (frequency 1 in a base of one-time buyers) the 5-95 % range / 3.290 is used instead, for the
+   fences too, then 1 (``scale_basis`` says which). Model space is in robust z-units: 0 is the
+   median customer.
 
 Why tenure: ``new`` customers and ``occasional`` buyers both have few, small orders, and an
 occasional buyer who came back last week has the recency of a new one. Only tenure (days since the
 first purchase) tells a first-timer from a customer who has been buying now and then for a year.
+Its robust scale is the spread of sign-up dates of the base, so 40 days of difference in a base
+where everyone joined over two years is a small distance; names never depend on it
+(:mod:`customer_segments.naming` reads conditions in days).
 
-The fitted parameters are a table (:func:`fit_feature_transform`), one row per feature, so that a
-dbt model can store them and :func:`transform_features` can apply them to any customers later,
-new ones included, without refitting: new values outside the fitted bounds are clipped to them.
+The fitted parameters are a table (:func:`fit_feature_transform`), one row per feature, that SQL
+can apply to any customer without Python::
+
+    (  case transform
+           when 'sqrt'  then sqrt(least(greatest(x, clip_lower), clip_upper))
+           when 'log1p' then ln(1 + least(greatest(x, clip_lower), clip_upper))
+           else least(greatest(x, clip_lower), clip_upper)
+       end - center) / scale
+
+``clip_lower >= 0`` makes the zero floor part of the clip.
 """
 
 from __future__ import annotations
@@ -46,18 +71,18 @@ from types import MappingProxyType
 
 import numpy as np
 import pandas as pd
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
 __all__ = [
     "DEFAULT_FEATURES",
     "FeatureSpec",
+    "DEFAULT_FENCE_MULTIPLIER",
     "PARAM_COLUMNS",
     "feature_specs",
     "fit_feature_transform",
     "inverse_transform_features",
     "model_columns",
     "ordered_params",
+    "robust_spread",
     "source_columns",
     "transform_features",
     "validate_rfm",
@@ -111,13 +136,23 @@ PARAM_COLUMNS: tuple[str, ...] = (
     "model_column",
     "transform",
     "floor_negative",
-    "clip_lower_quantile",
-    "clip_upper_quantile",
+    "fence_multiplier",
     "clip_lower",
     "clip_upper",
     "center",
     "scale",
+    "scale_basis",
     "n_customers_fitted",
+)
+
+# Fences half the 10-90 % range beyond the 10th and 90th percentiles: for normal data 2.56
+# standard deviations from the median (0.5 % of customers beyond each, who stay at the edge).
+DEFAULT_FENCE_MULTIPLIER = 0.5
+# (lower quantile, upper quantile, width of that range in standard deviations of a normal law):
+# tried in order until the range is not zero.
+_SPREAD_RANGES: tuple[tuple[float, float, float, str], ...] = (
+    (0.10, 0.90, 2.5631, "p10_p90"),
+    (0.05, 0.95, 3.2897, "p05_p95"),
 )
 
 
@@ -203,80 +238,106 @@ def _clip_and_transform(
     )
 
 
+def robust_spread(values: np.ndarray) -> tuple[float, str, float, float]:
+    """A robust standard deviation of ``values``, the quantile range it came from and its ends.
+
+    The 10-90 % range / 2.563; when that is 0, the 5-95 % range / 3.290; then 1.0
+    (``"unit"``: the values are constant for 90 % of the customers). Each is the standard
+    deviation for normal data.
+
+    Parameters
+    ----------
+    values : numpy.ndarray, shape (n,)
+        Finite values, n >= 1.
+
+    Returns
+    -------
+    scale : float
+        > 0.
+    basis : {"p10_p90", "p05_p95", "unit"}
+    low, high : float
+        The quantiles of the range (for ``"unit"``: the median, twice).
+    """
+    tolerance = 1e-12 * max(1.0, float(np.abs(values).max()))
+    for low_q, high_q, width, basis in _SPREAD_RANGES:
+        low, high = (float(v) for v in np.quantile(values, [low_q, high_q]))
+        if (high - low) / width > tolerance:
+            return (high - low) / width, basis, low, high
+    median = float(np.median(values))
+    return 1.0, "unit", median, median
+
+
 def fit_feature_transform(
     rfm: pd.DataFrame,
     features: Sequence[FeatureSpec] = DEFAULT_FEATURES,
-    clip_quantiles: tuple[float, float] = (0.01, 0.99),
+    fence_multiplier: float = DEFAULT_FENCE_MULTIPLIER,
 ) -> pd.DataFrame:
-    """Fit the clip-transform-standardise steps and return their parameters as a table.
+    """Fit the floor-transform-clip-standardise steps and return their parameters as a table.
 
     Parameters
     ----------
     rfm : pandas.DataFrame, shape (n_customers, ...)
-        The RFM mart; needs each feature's ``source_column``.
+        The customers to cluster; needs each feature's ``source_column``.
     features : sequence of FeatureSpec, optional
         The features, in model-space column order. Default :data:`DEFAULT_FEATURES`.
-    clip_quantiles : (float, float), optional
-        Lower and upper winsorising quantiles, ``0 <= lower < upper <= 1``. Default (0.01, 0.99).
+    fence_multiplier : float, optional
+        ``c`` of the fences ``[q10 - c * R, q90 + c * R]`` in transformed space, with
+        ``R = q90 - q10``; > 0. Default 0.5.
 
     Returns
     -------
-    pandas.DataFrame, shape (n_features, 13)
+    pandas.DataFrame, shape (n_features, len(PARAM_COLUMNS))
         Columns :data:`PARAM_COLUMNS`: ``feature_position`` (0-based column of model space),
         ``feature``, ``source_column``, ``model_column`` (``<feature>_z``), ``transform``,
-        ``floor_negative`` (negative values floored at 0 rather than rejected), the quantiles,
-        ``clip_lower`` / ``clip_upper`` (original units, after the zero floor), ``center`` /
-        ``scale`` (mean and standard deviation of the transformed, clipped values) and
-        ``n_customers_fitted``.
+        ``floor_negative`` (negative values floored at 0 rather than rejected),
+        ``fence_multiplier``, ``clip_lower`` / ``clip_upper`` (the fences in original units),
+        ``center`` (median of the transformed values), ``scale`` (robust standard deviation,
+        > 0), ``scale_basis`` (see :func:`robust_spread`) and ``n_customers_fitted``.
 
     Raises
     ------
     ValueError
-        Missing columns, NaN, negative values where not allowed, bad quantiles or transforms.
+        Missing columns, NaN, negative values where not allowed, a bad multiplier or transform.
     """
-    low_q, high_q = (float(q) for q in clip_quantiles)
-    if not 0.0 <= low_q < high_q <= 1.0:
-        raise ValueError(
-            f"clip_quantiles must satisfy 0 <= lower < upper <= 1, got {clip_quantiles}"
-        )
+    if isinstance(fence_multiplier, bool) or not np.isfinite(float(fence_multiplier)) or float(
+        fence_multiplier
+    ) <= 0:
+        raise ValueError(f"fence_multiplier must be a number > 0, got {fence_multiplier!r}")
     unknown = sorted({f.transform for f in features} - set(_TRANSFORMS))
     if unknown:
         raise ValueError(f"unknown transform(s) {unknown}; known: {sorted(_TRANSFORMS)}")
     sources = [f.source_column for f in features]
     validate_rfm(rfm, sources, [f.source_column for f in features if not f.floor_negative])
-    if "customer_id" in rfm.columns:
-        # Fitting on a fixed row order makes the floating-point sums, hence the table, exact.
-        rfm = rfm.sort_values("customer_id", kind="stable")
     raw = np.maximum(rfm[sources].to_numpy(dtype=float), 0.0)
-    lower = np.quantile(raw, low_q, axis=0)
-    upper = np.quantile(raw, high_q, axis=0)
-    transforms = [f.transform for f in features]
-    pipeline = make_pipeline(
-        FunctionTransformer(
-            _clip_and_transform,
-            kw_args={"lower": lower, "upper": upper, "transforms": transforms},
-        ),
-        StandardScaler(),
-    ).fit(raw)
-    scaler = pipeline[-1]
-    return pd.DataFrame(
-        {
-            "feature_position": np.arange(len(features), dtype="int64"),
-            "feature": [f.name for f in features],
-            "source_column": sources,
-            "model_column": [f"{f.name}_z" for f in features],
-            "transform": transforms,
-            "floor_negative": [bool(f.floor_negative) for f in features],
-            "clip_lower_quantile": low_q,
-            "clip_upper_quantile": high_q,
-            "clip_lower": lower,
-            "clip_upper": upper,
-            "center": scaler.mean_,
-            "scale": scaler.scale_,
-            "n_customers_fitted": np.int64(len(raw)),
-        },
-        columns=list(PARAM_COLUMNS),
-    )
+    c = float(fence_multiplier)
+    rows = []
+    for j, spec in enumerate(features):
+        forward, inverse = _TRANSFORMS[spec.transform]
+        y = forward(raw[:, j])
+        scale, basis, q_low, q_high = robust_spread(y)
+        width = q_high - q_low if q_high > q_low else _SPREAD_RANGES[0][2] * scale
+        # Every transform maps 0 to 0 and the values are >= 0: no fence below 0 is needed.
+        low = max(q_low - c * width, 0.0)
+        high = q_high + c * width
+        rows.append(
+            {
+                "feature_position": j,
+                "feature": spec.name,
+                "source_column": spec.source_column,
+                "model_column": f"{spec.name}_z",
+                "transform": spec.transform,
+                "floor_negative": bool(spec.floor_negative),
+                "fence_multiplier": c,
+                "clip_lower": float(inverse(np.array([low]))[0]),
+                "clip_upper": float(inverse(np.array([high]))[0]),
+                "center": float(np.median(y)),
+                "scale": scale,
+                "scale_basis": basis,
+                "n_customers_fitted": len(raw),
+            }
+        )
+    table = pd.DataFrame(rows, columns=list(PARAM_COLUMNS))
+    return table.astype({"feature_position": "int64", "n_customers_fitted": "int64"})
 
 
 def ordered_params(params: pd.DataFrame) -> pd.DataFrame:
@@ -301,6 +362,8 @@ def ordered_params(params: pd.DataFrame) -> pd.DataFrame:
     numeric = params[["clip_lower", "clip_upper", "center", "scale"]].to_numpy(dtype=float)
     if not np.isfinite(numeric).all() or (params["scale"].to_numpy(dtype=float) <= 0).any():
         raise ValueError("the feature transform table has missing bounds or a non-positive scale")
+    if (params["clip_lower"].to_numpy(dtype=float) > params["clip_upper"].to_numpy(dtype=float)).any():
+        raise ValueError("the feature transform table has a clip_lower above its clip_upper")
     return params.sort_values("feature_position", kind="stable").reset_index(drop=True)
 
 

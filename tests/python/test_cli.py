@@ -69,13 +69,21 @@ def warehouse(tmp_path: Path) -> Path:
 def test_help_lists_the_options(capsys):
     assert main(["--help"]) == 0
     out = capsys.readouterr().out
-    for option in ["--duckdb", "--rfm-table", "--personas", "--k", "--random-state", "--schema",
-                   "--replace"]:
+    for option in ["--duckdb", "--rfm-table", "--personas", "--k", "--k-min", "--k-max",
+                   "--min-customers", "--random-state", "--schema", "--replace"]:
         assert option in out
     assert "default: segments_cli" in " ".join(out.split())
 
 
-def test_writes_the_four_tables_the_library_computes(warehouse, capsys):
+def test_the_k_range_and_the_minimum_reach_the_library(warehouse, capsys):
+    args = ["--duckdb", str(warehouse), "--personas", str(SEED_FILE)]
+    assert main([*args, "--k-min", "5", "--k-max", "6"]) == 0
+    assert read(warehouse, "segments_cli", "cluster_k_evaluation")["k"].tolist() == [5, 6]
+    assert main([*args, "--min-customers", "1000"]) == 1
+    assert "cluster_min_customers = 1000" in capsys.readouterr().err
+
+
+def test_writes_the_tables_the_library_computes(warehouse, capsys):
     args = ["--duckdb", str(warehouse), "--personas", str(SEED_FILE), "--schema", "segments"]
     assert main(args) == 0
     assert "chosen by the rule" in capsys.readouterr().out
@@ -158,7 +166,9 @@ def test_steps_accept_the_tables_read_back_from_the_warehouse(warehouse):
     params = stored["feature_transform"].iloc[::-1]
     centroids = build_centroids(rfm, params, stored["k_evaluation"], pd.read_csv(SEED_FILE))
     pd.testing.assert_frame_equal(centroids, stored["centroids"], check_dtype=False)
-    labels = build_customer_clusters(rfm, params, stored["centroids"].iloc[::-1])
+    labels = build_customer_clusters(
+        rfm, params, stored["centroids"].iloc[::-1], pd.read_csv(SEED_FILE)
+    )
     pd.testing.assert_frame_equal(labels, stored["customer_clusters"], check_dtype=False)
 
 

@@ -8,10 +8,12 @@ import pytest
 from sklearn.metrics import silhouette_score
 
 from customer_segments.selection import (
+    BacktestSample,
     assign_customers,
     choose_k,
     evaluate_k,
     fit_centroids,
+    label_stability,
     select_k,
     silhouette_scores,
 )
@@ -37,14 +39,14 @@ def two_groups_of_two(n_per: int = 120, seed: int = 0) -> np.ndarray:
 
 @pytest.mark.parametrize("true_k", [2, 3, 4, 5])
 def test_rule_finds_the_number_of_separated_blobs(true_k):
-    evaluation = evaluate_k(blobs(true_k, seed=true_k))
+    evaluation = evaluate_k(blobs(true_k, seed=true_k), range(2, 11))
     k, reason = choose_k(evaluation)
     assert k == true_k
     assert reason.startswith(f"k={true_k}:")
 
 
 def test_rule_finds_four_where_silhouette_alone_says_two():
-    evaluation = evaluate_k(two_groups_of_two())
+    evaluation = evaluate_k(two_groups_of_two(), range(2, 11))
     assert evaluation.loc[evaluation["silhouette"].idxmax(), "k"] == 2
     assert evaluation.loc[evaluation["davies_bouldin"].idxmin(), "k"] == 2
     k, reason = choose_k(evaluation)
@@ -53,12 +55,13 @@ def test_rule_finds_four_where_silhouette_alone_says_two():
 
 
 def test_evaluation_has_one_row_per_candidate_and_the_rule_columns():
-    evaluation = select_k(blobs(3), k_values=[2, 3, 4, 5])
+    evaluation = select_k(blobs(3), k_min=2, k_max=5)
     assert evaluation["k"].tolist() == [2, 3, 4, 5]
     for column in [
-        "inertia", "silhouette", "davies_bouldin", "calinski_harabasz", "elbow_distance",
+        "inertia", "silhouette", "davies_bouldin", "calinski_harabasz", "stability_ari",
+        "stability_ari_min", "backtest_auc", "backtest_auc_se", "elbow_distance",
         "elbow_rank", "silhouette_rank", "davies_bouldin_rank", "calinski_harabasz_rank",
-        "votes", "voted_by", "mean_rank", "is_chosen", "reason",
+        "votes", "voted_by", "mean_rank", "is_reproducible", "is_chosen", "reason",
     ]:
         assert column in evaluation.columns, column
     assert evaluation["inertia"].is_monotonic_decreasing
@@ -75,12 +78,16 @@ def test_evaluation_is_deterministic():
 
 def test_large_inputs_are_evaluated_on_a_bounded_deterministic_sample():
     X = blobs(4, n_per=500)
-    first = evaluate_k(X, max_samples=600, silhouette_sample_size=300)
+    sizes = {"max_samples": 600, "silhouette_sample_size": 300, "stability_sample_size": 200}
+    first = evaluate_k(X, **sizes)
     assert (first["n_customers_evaluated"] == 600).all()
     assert (first["n_silhouette_samples"] == 300).all()
-    pd.testing.assert_frame_equal(first, evaluate_k(X, max_samples=600, silhouette_sample_size=300))
+    assert (first["n_stability_samples"] == 200).all()
+    pd.testing.assert_frame_equal(first, evaluate_k(X, **sizes))
     assert choose_k(first)[0] == 4
-    assert not np.isclose(first["inertia"], evaluate_k(X, max_samples=None)["inertia"]).any()
+    everyone = evaluate_k(X, max_samples=None, stability_resamples=0)
+    assert not np.isclose(first["inertia"], everyone["inertia"]).any()
+    assert everyone["stability_ari"].isna().all() and (everyone["n_stability_samples"] == 0).all()
 
 
 def _table(inertia, silhouette, davies_bouldin, calinski_harabasz) -> pd.DataFrame:
@@ -124,12 +131,12 @@ def test_a_tie_without_the_elbow_goes_to_the_best_mean_rank():
 
 
 def test_rule_ignores_row_order():
-    evaluation = evaluate_k(two_groups_of_two())
+    evaluation = evaluate_k(two_groups_of_two(), range(2, 11))
     assert choose_k(evaluation.iloc[::-1]) == choose_k(evaluation)
 
 
 def test_fixed_k_bypasses_the_rule_and_is_evaluated():
-    evaluation = select_k(blobs(4), k=7, k_values=[2, 3, 4, 5])
+    evaluation = select_k(blobs(4), k=7, k_min=2, k_max=5)
     assert evaluation["k"].tolist() == [2, 3, 4, 5, 7]
     chosen = evaluation.loc[evaluation["is_chosen"]]
     assert chosen["k"].tolist() == [7]
@@ -139,9 +146,9 @@ def test_fixed_k_bypasses_the_rule_and_is_evaluated():
 
 def test_candidates_are_capped_by_the_customers():
     X = np.array([[0.0, 0.0], [0.0, 1.0], [5.0, 5.0], [5.0, 6.0], [9.0, 0.0]])
-    assert evaluate_k(X)["k"].tolist() == [2, 3, 4]
+    assert evaluate_k(X, range(2, 11))["k"].tolist() == [2, 3, 4]
     duplicated = np.vstack([X[:3]] * 3)  # 9 customers, 3 distinct profiles
-    assert evaluate_k(duplicated)["k"].tolist() == [2, 3]
+    assert evaluate_k(duplicated, range(2, 11))["k"].tolist() == [2, 3]
 
 
 @pytest.mark.parametrize(
@@ -157,7 +164,17 @@ def test_candidates_are_capped_by_the_customers():
 )
 def test_degenerate_inputs_fail_clearly(X, k, message):
     with pytest.raises(ValueError, match=message):
-        select_k(X, k=k)
+        select_k(X, k=k, k_min=2)
+
+
+@pytest.mark.parametrize(
+    ("k_min", "k_max", "message"),
+    [(1, 10, "k_min must be an integer >= 2"), (5, 4, "k_min=5 is above k_max=4"),
+     (3, 2.5, "k_max must be an integer")],
+)
+def test_bad_k_ranges_fail_clearly(k_min, k_max, message):
+    with pytest.raises(ValueError, match=message):
+        select_k(blobs(3), k_min=k_min, k_max=k_max)
 
 
 def test_centroids_are_deterministic_and_canonically_ordered():
@@ -211,3 +228,122 @@ def test_silhouette_scores_need_2_to_n_minus_1_clusters(labels):
         silhouette_score(blobs(2, n_per=10), labels)
     with pytest.raises(ValueError, match="2 to 19 clusters of the 20 rows"):
         silhouette_scores(blobs(2, n_per=10), [labels])
+
+
+def planted_outcome(labels: np.ndarray, rates: list[float], seed: int = 0) -> np.ndarray:
+    """Who bought in the next period: each planted group buys at its own rate."""
+    rng = np.random.default_rng(seed)
+    return rng.random(len(labels)) < np.asarray(rates)[labels]
+
+
+def test_stability_is_one_for_separated_blobs_and_low_for_an_arbitrary_merge():
+    # Four equal blobs at the corners of a square: any two neighbours can merge at k = 3.
+    rng = np.random.default_rng(1)
+    corners = [np.array([x, y]) for x in (-8.0, 8.0) for y in (-8.0, 8.0)]
+    X = np.vstack([c + rng.normal(0, 1, (150, 2)) for c in corners])
+    for k, expected in ((4, "high"), (3, "low")):
+        model_labels = assign_customers(X, fit_centroids(X, k))[0]
+        mean, worst = label_stability(X, model_labels, k, resamples=4)
+        if expected == "high":
+            assert mean > 0.99 and worst > 0.99
+        else:
+            # Which two of four equal blobs merge depends on the subsample.
+            assert mean < 0.8 and worst <= mean
+
+
+def test_an_unstable_k_is_never_chosen_even_with_the_best_backtest():
+    table = _table(ELBOW_AT_4, [0.9, 0.7, 0.6, 0.5, 0.4, 0.3], [0.2, 0.4, 0.5, 0.9, 1.0, 1.1],
+                   [10, 8, 12, 9, 8, 7])
+    table["stability_ari"] = [0.95, 0.9, 0.5, 0.92, 0.9, 0.6]
+    table["backtest_auc"] = [0.60, 0.65, 0.80, 0.74, 0.70, 0.81]
+    table["backtest_auc_se"] = 0.001
+    k, reason = choose_k(table)
+    assert k == 5  # k=4 and k=7 predict best but are not reproducible
+    assert "k in 2, 3, 5, 6" in reason and "best reproducible 0.740 (k=5;" in reason
+
+
+def test_with_a_backtest_the_smallest_k_within_the_tolerance_wins():
+    table = _table(ELBOW_AT_4, [0.9, 0.7, 0.6, 0.5, 0.4, 0.3], [0.2, 0.4, 0.5, 0.9, 1.0, 1.1],
+                   [10, 8, 12, 9, 8, 7])
+    table["stability_ari"] = 0.95
+    table["backtest_auc"] = [0.60, 0.70, 0.745, 0.75, 0.752, 0.751]
+    table["backtest_auc_se"] = 0.004
+    assert choose_k(table)[0] == 4  # within 0.01 of 0.752
+    assert choose_k(table, auc_tolerance=0.001)[0] == 4  # within two standard errors, 0.008
+    table["backtest_auc_se"] = 0.0005
+    assert choose_k(table, auc_tolerance=0.001)[0] == 6
+    # On a small base twice the standard error of the best AUC is the tolerance.
+    table["backtest_auc_se"] = 0.06
+    k, reason = choose_k(table, auc_tolerance=0.001)
+    assert k == 3 and "within 0.120" in reason
+
+
+def test_without_stability_or_backtest_the_geometric_vote_decides():
+    table = _table(ELBOW_AT_4, [0.9, 0.7, 0.6, 0.5, 0.4, 0.3], [0.2, 0.4, 0.5, 0.9, 1.0, 1.1],
+                   [10, 8, 12, 9, 8, 7])
+    k, reason = choose_k(table)
+    assert k == 4 and "no backtest" in reason and "stability not measured" in reason
+    # No candidate reaches the threshold: the most stable ones are kept.
+    table["stability_ari"] = [0.3, 0.31, 0.5, 0.52, 0.2, 0.1]
+    k, reason = choose_k(table)
+    assert k == 4 and "no k reaches label stability" in reason and "k in 4, 5" in reason
+
+
+def test_the_backtest_finds_four_where_silhouette_prefers_two():
+    # Two far-apart groups of two clusters; next period, each cluster buys at its own rate.
+    X = two_groups_of_two()
+    planted = np.repeat(np.arange(4), 120)
+    cutoff = two_groups_of_two(seed=1)
+    outcome = planted_outcome(planted, [0.9, 0.5, 0.3, 0.05])
+    evaluation = select_k(X, k_min=2, backtest=BacktestSample(cutoff, outcome))
+    assert evaluation.loc[evaluation["silhouette"].idxmax(), "k"] == 2
+    chosen = evaluation.loc[evaluation["is_chosen"]].iloc[0]
+    assert chosen["k"] == 4, chosen["reason"]
+    auc = evaluation.set_index("k")["backtest_auc"]
+    assert auc[4] > auc[2] + 0.05
+
+
+def test_two_obvious_groups_give_two_when_k_min_allows_it():
+    X = blobs(2, seed=2)
+    planted = np.repeat(np.arange(2), 120)
+    outcome = planted_outcome(planted, [0.8, 0.1])
+    for backtest in (None, BacktestSample(blobs(2, seed=3), outcome)):
+        evaluation = select_k(X, k_min=2, backtest=backtest)
+        assert evaluation.loc[evaluation["is_chosen"], "k"].tolist() == [2]
+    # The product's default k_min keeps two groups out.
+    assert select_k(X).loc[lambda e: e["is_chosen"], "k"].iloc[0] >= 3
+
+
+def test_a_backtest_sample_checks_its_shape():
+    with pytest.raises(ValueError, match="3 customers but 2 outcome values"):
+        BacktestSample(np.zeros((3, 2)), np.array([True, False]))
+
+
+def test_among_equally_predictive_k_the_fewest_unnamed_clusters_win():
+    table = _table(ELBOW_AT_4, [0.9, 0.7, 0.6, 0.5, 0.4, 0.3], [0.2, 0.4, 0.5, 0.9, 1.0, 1.1],
+                   [10, 8, 12, 9, 8, 7])
+    table["stability_ari"] = 0.95
+    table["backtest_auc"] = [0.60, 0.70, 0.745, 0.75, 0.752, 0.751]
+    table["backtest_auc_se"] = 0.001
+    table["unnamed_clusters"] = [0, 0, 2, 1, 0, 3]
+    k, reason = choose_k(table)
+    assert k == 6  # 4, 5 and 6 predict alike; only 6 names every cluster
+    assert reason.endswith("its stability ARI 0.950")
+    assert "the fewest clusters without a persona (0)" in reason
+    # Prediction first: a k that names everything but predicts worse is not taken.
+    table["unnamed_clusters"] = [0, 0, 2, 1, 1, 3]
+    assert choose_k(table)[0] == 5
+
+
+def test_a_namer_counts_each_candidates_unnamed_clusters():
+    X = blobs(4, seed=2)
+    calls = []
+
+    def count_unnamed(rows, labels):
+        calls.append((len(rows), len(np.unique(labels))))
+        return len(np.unique(labels)) - 4 if len(np.unique(labels)) > 4 else 0
+
+    evaluation = evaluate_k(X, range(3, 7), count_unnamed=count_unnamed, stability_resamples=0)
+    assert evaluation["unnamed_clusters"].tolist() == [0, 0, 1, 2]
+    assert calls == [(len(X), k) for k in range(3, 7)]
+    assert evaluate_k(X, range(3, 5), stability_resamples=0)["unnamed_clusters"].isna().all()
