@@ -7,6 +7,19 @@
         {%- do as_of_date_literal() -%}
         {%- do cluster_k_setting() -%}
         {%- do whole_number_setting("history_months", minimum=0, maximum=120) -%}
+        {%- do whole_number_setting("cluster_k_min", minimum=2, maximum=20) -%}
+        {%- do whole_number_setting("cluster_k_max", minimum=2, maximum=20) -%}
+        {%- if var("cluster_k_min") | int > var("cluster_k_max") | int -%}
+            {%- do exceptions.raise_compiler_error(
+                "The dbt var cluster_k_min (" ~ var("cluster_k_min") ~ ") must not exceed "
+                ~ "cluster_k_max (" ~ var("cluster_k_max") ~ ")") -%}
+        {%- endif -%}
+        {%- do whole_number_setting("cluster_min_customers", minimum=3) -%}
+        {%- do whole_number_setting("cluster_random_state", minimum=0, maximum=4294967295) -%}
+        {%- do whole_number_setting("cluster_n_init", minimum=1, maximum=1000) -%}
+        {%- do whole_number_setting("new_customer_max_tenure_days", minimum=1, maximum=3650) -%}
+        {%- do number_setting("late_purchase_gap_multiple", exclusive_minimum=0) -%}
+        {%- do number_setting("cluster_min_share_meeting_conditions", exclusive_minimum=0) -%}
         {%- do whole_number_setting("prediction_horizon_days", minimum=1, maximum=3650) -%}
         {%- do number_setting("drift_psi_threshold", exclusive_minimum=0) -%}
         {%- do cluster_feature_list() -%}

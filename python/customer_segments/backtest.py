@@ -29,6 +29,8 @@ import pandas as pd
 from scipy.stats import rankdata
 
 __all__ = [
+    "BACKTEST_SEGMENT_COLUMNS",
+    "backtest_segment_scores",
     "GROUPING_COLUMNS",
     "OUTCOME_COLUMN",
     "REVENUE_COLUMN",
@@ -344,3 +346,46 @@ def calibration_deciles(probability: object, outcome: object, n_bins: int = 10) 
         ["decile", "customers", "mean_predicted", "observed_rate", "gap", "min_predicted",
          "max_predicted"]
     ]
+
+
+# backtest_segment_scores: one row per customer of the cutoff.
+BACKTEST_SEGMENT_COLUMNS: tuple[str, ...] = (
+    "customer_id",
+    "cluster_id",
+    "persona_key",
+    "distance_to_centroid",
+    "margin_to_next_centroid",
+    OUTCOME_COLUMN,
+    REVENUE_COLUMN,
+    "persona_score",
+)
+
+
+def backtest_segment_scores(
+    segments: pd.DataFrame | None, *, random_state: int = 42
+) -> pd.DataFrame:
+    """The cutoff's segments with each customer's persona score, or an empty, typed table.
+
+    Parameters
+    ----------
+    segments : pandas.DataFrame or None
+        :func:`~customer_segments.clustering.build_backtest_segments`' table (persona and
+        outcome of every customer of the cutoff); None when the build has no backtest.
+    random_state : int, optional
+        Seed of the folds of :func:`cross_fitted_group_rates`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        :data:`BACKTEST_SEGMENT_COLUMNS`: ``persona_score`` is the customer's persona repeat
+        rate measured on the other fold of customers (the ranking by persona, without the
+        in-sample optimism that grows with the number of personas).
+    """
+    if segments is None:
+        dtypes = ["int64", "Int64", "string", "float64", "float64", "bool", "float64", "float64"]
+        return pd.DataFrame({column: pd.Series(dtype=dtype)
+                             for column, dtype in zip(BACKTEST_SEGMENT_COLUMNS, dtypes)})
+    table = segments.copy()
+    table["persona_score"] = cross_fitted_group_rates(
+        table["persona_key"], table[OUTCOME_COLUMN], random_state=random_state)
+    return table[list(BACKTEST_SEGMENT_COLUMNS)]

@@ -49,7 +49,7 @@ the lower ``cluster_id``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Literal
 
 import numpy as np
@@ -58,6 +58,8 @@ import pandas as pd
 from customer_segments.features import (
     DEFAULT_FEATURES,
     DEFAULT_FENCE_MULTIPLIER,
+    FeatureSpec,
+    feature_specs,
     fit_feature_transform,
     inverse_transform_features,
     ordered_params,
@@ -186,13 +188,15 @@ def build_feature_transform(
     *,
     min_customers: int = MIN_CUSTOMERS,
     fence_multiplier: float = DEFAULT_FENCE_MULTIPLIER,
+    features: Sequence[FeatureSpec] = DEFAULT_FEATURES,
 ) -> pd.DataFrame:
     """Step 1: the ``cluster_feature_transform`` table, fitted on the clustered customers.
 
-    See :func:`~customer_segments.features.fit_feature_transform` for the columns.
+    See :func:`~customer_segments.features.fit_feature_transform` for the columns; ``features``
+    are the model's features (the dbt project's var ``cluster_features``).
     """
     customers = clustered_customers(rfm, personas, min_customers)
-    return fit_feature_transform(customers, DEFAULT_FEATURES, fence_multiplier)
+    return fit_feature_transform(customers, features, fence_multiplier)
 
 
 def build_persona_conditions(
@@ -217,6 +221,7 @@ def _backtest_sample(
     personas: pd.DataFrame | None,
     min_customers: int,
     fence_multiplier: float,
+    features: Sequence[FeatureSpec],
 ) -> BacktestSample | None:
     """The clustered customers as of the cutoff in the model space of a cutoff fit, or None."""
     if "has_next_period_purchase" not in backtest_rfm.columns:
@@ -227,7 +232,7 @@ def _backtest_sample(
         if "cluster_min_customers" in str(error):
             return None  # too short a history at the cutoff: no backtest, the vote decides
         raise
-    params = fit_feature_transform(customers, DEFAULT_FEATURES, fence_multiplier)
+    params = fit_feature_transform(customers, features, fence_multiplier)
     outcome = customers["has_next_period_purchase"]
     if outcome.isna().any():
         raise ValueError("has_next_period_purchase has missing values in the backtest RFM table")
@@ -321,7 +326,9 @@ def build_k_evaluation(
             float(ordered_params(params)["fence_multiplier"].iloc[0])
             if fence_multiplier is None else fence_multiplier
         )
-        backtest = _backtest_sample(backtest_rfm, personas, min_customers, multiplier)
+        backtest = _backtest_sample(
+            backtest_rfm, personas, min_customers, multiplier, feature_specs(params)
+        )
     return select_k(
         X,
         k,
@@ -495,6 +502,7 @@ def build_backtest_segments(
     n_init: int = 10,
     min_customers: int = MIN_CUSTOMERS,
     min_share_meeting_conditions: float = MIN_SHARE_MEETING_CONDITIONS,
+    features: Sequence[FeatureSpec] = DEFAULT_FEATURES,
 ) -> pd.DataFrame:
     """The pipeline refitted as of the cutoff at a given k: every cutoff customer's persona.
 
@@ -512,6 +520,8 @@ def build_backtest_segments(
         Number of clusters.
     settings, random_state, n_init, min_customers, min_share_meeting_conditions
         As for :func:`run_segmentation`.
+    features : sequence of FeatureSpec, optional
+        The model's features (those of the as-of fit).
 
     Returns
     -------
@@ -527,7 +537,9 @@ def build_backtest_segments(
         or a k the cutoff customers cannot support.
     """
     personas = validate_personas(personas)
-    params = build_feature_transform(backtest_rfm, personas, min_customers=min_customers)
+    params = build_feature_transform(
+        backtest_rfm, personas, min_customers=min_customers, features=features
+    )
     evaluation = pd.DataFrame({"k": [int(k)], "is_chosen": [True]})
     centroids = build_centroids(
         backtest_rfm, params, evaluation, personas, settings=settings,

@@ -77,8 +77,11 @@ __all__ = [
     "compare_purchase_models",
     "fit_purchase_model",
     "make_purchase_model",
+    "PROBABILITY_COLUMNS",
+    "model_comparison_table",
     "predict_purchase_probability",
     "purchase_features",
+    "purchase_probabilities",
 ]
 
 CANDIDATES: tuple[str, ...] = (
@@ -414,3 +417,108 @@ def build_purchase_probability(
         ),
     }
 
+
+
+# purchase_probabilities: one row per customer and use of the chosen method.
+PROBABILITY_COLUMNS: tuple[str, ...] = (
+    "snapshot_role",
+    "validation",
+    "customer_id",
+    "method",
+    "next_purchase_probability",
+)
+
+
+def purchase_probabilities(
+    current: pd.DataFrame,
+    recent: pd.DataFrame,
+    earlier: pd.DataFrame | None,
+    method: str,
+    *,
+    random_state: int = 42,
+    n_folds: int = 5,
+    max_train_customers: int | None = MAX_TRAIN_CUSTOMERS,
+) -> pd.DataFrame:
+    """Every probability the chosen ``method`` gives, as one long table.
+
+    Rows, by ``snapshot_role`` and ``validation``:
+
+    * ``as_of_date``, ``production``: the method refitted on ``recent`` (the latest complete
+      horizon), applied to ``current``: the ``next_purchase_probability`` of every customer;
+    * ``backtest_cutoff``, ``out_of_time``: fitted on ``earlier``, applied to ``recent``: what the
+      method would have said one horizon ago (None ``earlier``: no such rows);
+    * ``backtest_cutoff``, ``cross_validation``: out-of-fold predictions on ``recent``
+      (``n_folds`` stratified folds): the method's calibration without the drift between two
+      horizons (a season, a change of trend), for comparison with ``out_of_time``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        :data:`PROBABILITY_COLUMNS`, sorted by role, validation and ``customer_id``.
+    """
+    frames = []
+
+    def rows(role: str, validation: str, customers: pd.DataFrame, p: np.ndarray) -> pd.DataFrame:
+        return pd.DataFrame({
+            "snapshot_role": role,
+            "validation": validation,
+            "customer_id": customers["customer_id"].to_numpy(),
+            "method": method,
+            "next_purchase_probability": np.asarray(p, dtype=float),
+        })
+
+    production = fit_purchase_model(recent, method, random_state, max_train_customers)
+    frames.append(rows("as_of_date", "production", current,
+                       predict_purchase_probability(production, current)))
+    _, cross_validated = compare_purchase_models(
+        None, recent, methods=[method], random_state=random_state, n_folds=n_folds,
+        max_train_customers=max_train_customers,
+    )
+    frames.append(rows("backtest_cutoff", "cross_validation", recent, cross_validated[method]))
+    if earlier is not None:
+        backtest = fit_purchase_model(earlier, method, random_state, max_train_customers)
+        frames.append(rows("backtest_cutoff", "out_of_time", recent,
+                           predict_purchase_probability(backtest, recent)))
+    table = pd.concat(frames, ignore_index=True)
+    return table.sort_values(
+        ["snapshot_role", "validation", "customer_id"], kind="stable"
+    ).reset_index(drop=True)[list(PROBABILITY_COLUMNS)]
+
+
+def model_comparison_table(
+    train: pd.DataFrame | None,
+    test: pd.DataFrame | None,
+    *,
+    methods: Sequence[str] = CANDIDATES,
+    random_state: int = 42,
+    max_train_customers: int | None = MAX_TRAIN_CUSTOMERS,
+) -> pd.DataFrame:
+    """The backtest of every candidate with the chosen one marked, or an empty, typed table.
+
+    Parameters
+    ----------
+    train, test : pandas.DataFrame or None
+        As for :func:`compare_purchase_models` (``train`` None: cross-validation on ``test``);
+        ``test`` None: the build has no backtest, and the table is empty.
+
+    Returns
+    -------
+    pandas.DataFrame
+        :data:`COMPARISON_COLUMNS` plus ``is_chosen`` (exactly one True unless empty) and
+        ``reason``.
+    """
+    if test is None:
+        dtypes = ["string", "string", *["float64"] * 6, "int64", "int64"]
+        table = pd.DataFrame({column: pd.Series(dtype=dtype)
+                              for column, dtype in zip(COMPARISON_COLUMNS, dtypes)})
+        table["is_chosen"] = pd.Series(dtype="bool")
+        table["reason"] = pd.Series(dtype="string")
+        return table
+    comparison, _ = compare_purchase_models(
+        train, test, methods=methods, random_state=random_state,
+        max_train_customers=max_train_customers,
+    )
+    method, reason = choose_purchase_model(comparison)
+    comparison["is_chosen"] = comparison["method"] == method
+    comparison["reason"] = np.where(comparison["is_chosen"], reason, "not chosen: lower AUC")
+    return comparison

@@ -7,6 +7,7 @@ history as (
     select
         customer_id, country, rfm_score, rfm_segment_key, rfm_segment, recency_days,
         tenure_days, frequency, monetary, gross_revenue, returned_revenue, average_order_value,
+        average_purchase_gap_days,
         recency_score, frequency_score, monetary_score, first_purchase_date, last_purchase_date,
         snapshot_date as as_of_date
     from {{ ref('fct_customer_rfm_history') }}
@@ -19,6 +20,7 @@ rfm as (
     select
         customer_id, country, rfm_score, rfm_segment_key, rfm_segment, recency_days,
         tenure_days, frequency, monetary, gross_revenue, returned_revenue, average_order_value,
+        average_purchase_gap_days,
         recency_score, frequency_score, monetary_score, first_purchase_date, last_purchase_date,
         as_of_date
     from {{ ref('fct_customer_rfm') }}

@@ -110,6 +110,14 @@ measured as (
             {{ dbt.datediff('customers.first_purchase_date', 'customers.snapshot_date', 'day') }}
             as integer
         ) as tenure_days,
+        case
+            when customers.frequency >= 2 then
+                cast(
+                    {{ dbt.datediff(
+                        'customers.first_purchase_date', 'customers.last_purchase_date', 'day'
+                    ) }} as {{ double_type() }}
+                ) / (customers.frequency - 1)
+        end as average_purchase_gap_days,
         customers.first_purchase_date,
         customers.last_purchase_date
 
@@ -157,6 +165,7 @@ final as (
         measured.gross_revenue,
         measured.returned_revenue,
         measured.average_order_value,
+        measured.average_purchase_gap_days,
         scored_purchasers.recency_score,
         scored_purchasers.frequency_score,
         scored_purchasers.monetary_score,

@@ -1,7 +1,8 @@
 {#-
     Every customer's segment on every snapshot date of the history (the month starts and
     as_of_date): the persona of the model fitted as of as_of_date, assigned in SQL to the
-    customer's RFM of that date (nearest_centroid_ctes), and the classic RFM segment on the
+    customer's RFM of that date as customer_clusters assigns it (a rule persona of the seed, else
+    the nearest centroid), and the classic RFM segment on the
     scale of as_of_date's quintiles. Model and scale are those of as_of_date, so a customer's
     move from one snapshot to the next means the customer changed. The as_of_date rows equal
     dim_customer_segments.
@@ -11,14 +12,17 @@ with
 
 segment_snapshots as (
 
-    select * from {{ ref('int_customer_segment_snapshots') }}
+    select
+        *,
+        {{ rule_persona_key() }} as rule_persona_key
+    from {{ ref('int_customer_segment_snapshots') }}
 
 ),
 
 clustered_customers as (
 
     select * from segment_snapshots
-    where has_purchase
+    where rule_persona_key is null
 
 ),
 
@@ -31,7 +35,7 @@ final as (
         segment_snapshots.customer_id,
         cast(assigned.cluster_id as integer) as cluster_id,
         segment_snapshots.country,
-        coalesce(assigned.persona_key, 'no_purchase') as persona_key,
+        coalesce(segment_snapshots.rule_persona_key, assigned.persona_key) as persona_key,
         segment_snapshots.rfm_segment_key,
         segment_snapshots.rfm_segment,
 

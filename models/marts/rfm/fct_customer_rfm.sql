@@ -34,6 +34,7 @@ final as (
         rfm_snapshots.gross_revenue,
         rfm_snapshots.returned_revenue,
         rfm_snapshots.average_order_value,
+        rfm_snapshots.average_purchase_gap_days,
         rfm_snapshots.recency_score,
         rfm_snapshots.frequency_score,
         rfm_snapshots.monetary_score,

@@ -1,5 +1,6 @@
 -- Contingency table of cluster personas against classic RFM segments: how many customers fall in
--- each (persona, RFM segment) pair, so that clusters can be explained in familiar names.
+-- each (persona, RFM segment) pair, so that clusters can be explained in familiar names. Over the
+-- customers with a purchase (those without one have no classic segment).
 with
 
 customer_segments as (
@@ -17,6 +18,7 @@ pairs as (
         count(*) as customer_count
 
     from customer_segments
+    where rfm_segment_key is not null
     group by persona_key, rfm_segment_key, rfm_segment
 
 ),

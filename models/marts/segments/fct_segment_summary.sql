@@ -6,12 +6,6 @@ customer_segments as (
 
 ),
 
-cluster_personas as (
-
-    select * from {{ ref('cluster_personas') }}
-
-),
-
 totals as (
 
     select
@@ -26,6 +20,9 @@ personas as (
 
     select
         persona_key,
+        max(persona_name) as persona_name,
+        max(persona_description) as persona_description,
+        max(persona_recommended_action) as persona_recommended_action,
         count(*) as customer_count,
         sum(monetary) as revenue,
         sum(gross_revenue) as gross_revenue,
@@ -51,15 +48,15 @@ rfm_segments_in_persona as (
 
     select
         persona_key,
-        rfm_segment,
+        coalesce(rfm_segment, 'No purchase') as rfm_segment,
         count(*) as customer_count,
         row_number() over (
             partition by persona_key
-            order by count(*) desc, rfm_segment
+            order by count(*) desc, coalesce(rfm_segment, 'No purchase')
         ) as segment_rank
 
     from customer_segments
-    group by persona_key, rfm_segment
+    group by persona_key, coalesce(rfm_segment, 'No purchase')
 
 ),
 
@@ -84,7 +81,7 @@ top_rfm_segments as (
     from rfm_segments_in_persona
     inner join personas
         on rfm_segments_in_persona.persona_key = personas.persona_key
-    where segment_rank <= {{ var('top_rfm_segments_per_persona') }}
+    where segment_rank <= {{ whole_number_setting('top_rfm_segments_per_persona', minimum=1, maximum=11) }}
     group by rfm_segments_in_persona.persona_key
 
 ),
@@ -93,9 +90,9 @@ final as (
 
     select
         personas.persona_key,
-        cluster_personas.display_name as persona_name,
-        cluster_personas.description as persona_description,
-        cluster_personas.recommended_action as persona_recommended_action,
+        personas.persona_name,
+        personas.persona_description,
+        personas.persona_recommended_action,
         top_rfm_segments.top_rfm_segment,
         top_rfm_segments.top_rfm_segments,
 
@@ -105,21 +102,19 @@ final as (
         cast(personas.revenue as numeric(18, 2)) as revenue,
         cast(personas.revenue as {{ double_type() }})
             / nullif(cast(totals.revenue as {{ double_type() }}), 0) as revenue_share,
-        cast(personas.median_recency_days as double) as median_recency_days,
-        cast(personas.mean_recency_days as double) as mean_recency_days,
-        cast(personas.median_frequency as double) as median_frequency,
-        cast(personas.mean_frequency as double) as mean_frequency,
-        cast(personas.median_monetary as double) as median_monetary,
-        cast(personas.mean_monetary as double) as mean_monetary,
+        cast(personas.median_recency_days as {{ double_type() }}) as median_recency_days,
+        cast(personas.mean_recency_days as {{ double_type() }}) as mean_recency_days,
+        cast(personas.median_frequency as {{ double_type() }}) as median_frequency,
+        cast(personas.mean_frequency as {{ double_type() }}) as mean_frequency,
+        cast(personas.median_monetary as {{ double_type() }}) as median_monetary,
+        cast(personas.mean_monetary as {{ double_type() }}) as mean_monetary,
         cast(
-            {{ rounded_division('personas.gross_revenue', 'personas.purchase_invoices') }}
+            {{ rounded_division('personas.gross_revenue', 'nullif(personas.purchase_invoices, 0)') }}
             as numeric(18, 2)
         ) as average_order_value
 
     from personas
     cross join totals
-    left join cluster_personas
-        on personas.persona_key = cluster_personas.persona_key
     left join top_rfm_segments
         on personas.persona_key = top_rfm_segments.persona_key
 

@@ -1,0 +1,83 @@
+{#-
+    One row: whether this build has a backtest, its dates, and why not when it has none. The
+    backtest needs two horizons of data before as_of_date: the cutoff (as_of_date -
+    prediction_horizon_days), whose customers are compared with what they did up to as_of_date,
+    and a kept line before the training cutoff one horizon earlier, where the purchase
+    probability it judges is trained. It also needs cluster_min_customers customers to cluster
+    at the cutoff.
+-#}
+
+{%- set horizon_days = whole_number_setting('prediction_horizon_days', minimum=1, maximum=3650) -%}
+{%- set min_customers = whole_number_setting('cluster_min_customers', minimum=3) -%}
+
+with
+
+as_of as (
+
+    select * from {{ ref('int_as_of_date') }}
+
+),
+
+snapshots as (
+
+    select * from {{ ref('int_customer_purchase_snapshots') }}
+
+),
+
+first_invoice as (
+
+    select min(invoice_date) as first_invoice_date
+    from {{ ref('int_customer_invoices') }}
+
+),
+
+cutoff_customers as (
+
+    select
+        count(*) as customers,
+        sum(case when {{ rule_persona_key() }} is null then 1 else 0 end) as clustered_customers
+    from snapshots
+    where snapshot_role = 'backtest_cutoff'
+
+),
+
+final as (
+
+    select
+        cast({{ dbt.dateadd('day', -horizon_days, 'as_of.as_of_date') }} as date) as cutoff_date,
+        cast({{ dbt.dateadd('day', -2 * horizon_days, 'as_of.as_of_date') }} as date)
+            as training_cutoff_date,
+        as_of.as_of_date,
+        {{ horizon_days }} as horizon_days,
+        cutoff_customers.customers as cutoff_customers,
+        cast(
+            case
+                when cutoff_customers.customers = 0 then
+                    {{ dbt.concat([
+                        "'the data starts on '",
+                        dbt.safe_cast('first_invoice.first_invoice_date', string_type()),
+                        "', less than two horizons of " ~ horizon_days
+                            ~ " days (prediction_horizon_days) before as_of_date '",
+                        dbt.safe_cast('as_of.as_of_date', string_type()),
+                        "': nothing to train on and to compare with'",
+                    ]) }}
+                when cutoff_customers.clustered_customers < {{ min_customers }} then
+                    {{ dbt.concat([
+                        "'only '",
+                        dbt.safe_cast('cutoff_customers.clustered_customers', string_type()),
+                        "' customers to cluster at the cutoff, fewer than "
+                            ~ "cluster_min_customers = " ~ min_customers ~ "'",
+                    ]) }}
+            end as {{ string_type() }}
+        ) as not_computed_reason
+
+    from as_of
+    cross join first_invoice
+    cross join cutoff_customers
+
+)
+
+select
+    *,
+    not_computed_reason is null as is_computed
+from final

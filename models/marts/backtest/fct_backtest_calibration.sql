@@ -1,0 +1,98 @@
+{#-
+    Is next_purchase_probability calibrated? The customers with a purchase before the cutoff,
+    in ten deciles of the chosen method's predicted probability (decile = 1 + floor(10 x (rank -
+    1) / n), by rank of the prediction), with the mean prediction and the observed repeat rate
+    from the cutoff up to as_of_date. Two validations: out_of_time (the method trained one
+    horizon before the cutoff, exactly as the production model is trained one horizon before
+    as_of_date: its gap includes the drift between the two horizons, a season or a trend) and
+    cross_validation (out-of-fold within the cutoff's horizon: the method's calibration without
+    that drift). When the build has no backtest (int_backtest_status), one row says why.
+-#}
+
+with
+
+status as (
+
+    select * from {{ ref('int_backtest_status') }}
+
+),
+
+cutoff_customers as (
+
+    select * from {{ ref('int_customer_purchase_snapshots') }}
+    where snapshot_role = 'backtest_cutoff'
+        and has_purchase
+
+),
+
+probabilities as (
+
+    select * from {{ ref('int_purchase_probabilities') }}
+    where snapshot_role = 'backtest_cutoff'
+
+),
+
+predicted as (
+
+    select
+        probabilities.validation,
+        probabilities.next_purchase_probability,
+        cutoff_customers.has_next_period_purchase,
+        rank() over (
+            partition by probabilities.validation
+            order by probabilities.next_purchase_probability
+        ) as prediction_rank,
+        count(*) over (partition by probabilities.validation) as customer_count
+
+    from cutoff_customers
+    inner join probabilities
+        on cutoff_customers.customer_id = probabilities.customer_id
+
+),
+
+deciles as (
+
+    select
+        validation,
+        cast(1 + floor(cast(10 * (prediction_rank - 1) as {{ double_type() }}) / customer_count)
+            as integer) as decile,
+        count(*) as customers,
+        avg(next_purchase_probability) as mean_predicted,
+        avg(case when has_next_period_purchase then 1.0 else 0.0 end) as observed_rate,
+        min(next_purchase_probability) as min_predicted,
+        max(next_purchase_probability) as max_predicted
+
+    from predicted
+    group by
+        validation,
+        cast(1 + floor(cast(10 * (prediction_rank - 1) as {{ double_type() }}) / customer_count)
+            as integer)
+
+),
+
+final as (
+
+    select
+        {{ dbt.concat(["coalesce(deciles.validation, 'not_computed')", "'|'",
+                       "coalesce(" ~ dbt.safe_cast('deciles.decile', string_type()) ~ ", '')"])
+        }} as calibration_id,
+        cast(deciles.validation as {{ string_type() }}) as validation,
+        deciles.decile,
+        cast(deciles.customers as bigint) as customers,
+        cast(deciles.mean_predicted as {{ double_type() }}) as mean_predicted,
+        cast(deciles.observed_rate as {{ double_type() }}) as observed_rate,
+        cast(deciles.observed_rate - deciles.mean_predicted as {{ double_type() }}) as gap,
+        cast(deciles.min_predicted as {{ double_type() }}) as min_predicted,
+        cast(deciles.max_predicted as {{ double_type() }}) as max_predicted,
+        cast(status.horizon_days as integer) as horizon_days,
+        status.is_computed,
+        status.not_computed_reason,
+        status.cutoff_date
+
+    from status
+    left join deciles
+        on status.is_computed
+
+)
+
+select * from final
