@@ -1,4 +1,5 @@
-"""Parquet copies of the published marts, for BI tools that cannot open a DuckDB file.
+"""Parquet copies of the published marts, for BI tools that cannot open a DuckDB file, and the
+audiences a CRM loads (``<out>/audiences/``, see :mod:`customer_segments.audiences`).
 
 Each file is written next to its target under a temporary name and renamed over it
 (``os.replace`` is atomic on one file system), so a reader sees either the previous copy or the
@@ -14,6 +15,8 @@ from pathlib import Path
 
 import duckdb
 
+from customer_segments.audiences import export_audiences
+
 __all__ = ["BI_MARTS", "export_marts", "main"]
 
 # The marts BI tools read, in schema main.
@@ -23,9 +26,20 @@ BI_MARTS: tuple[str, ...] = (
     "fct_persona_rfm_contingency",
     "fct_persona_rfm_agreement",
     "fct_customer_rfm",
+    "fct_customer_rfm_history",
     "fct_order_line_audit",
     "cluster_centroids",
     "cluster_k_evaluation",
+    "cluster_persona_conditions",
+    "fct_customer_segment_history",
+    "fct_segment_transitions",
+    "fct_segment_movements_latest",
+    "fct_segment_drift",
+    "fct_segment_backtest",
+    "fct_backtest_summary",
+    "fct_backtest_calibration",
+    "fct_backtest_gains",
+    "fct_purchase_model_comparison",
 )
 
 
@@ -88,7 +102,9 @@ def export_marts(
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m customer_segments.export",
-        description="Write Parquet copies of the segment marts for BI tools.",
+        description=("Write Parquet copies of the segment marts for BI tools, and the "
+                     "audiences (one CSV and Parquet file per persona and per downgrade move) "
+                     "into <out>/audiences."),
     )
     parser.add_argument("--duckdb", type=Path, default=Path("segments.duckdb"), metavar="PATH",
                         help="warehouse file (default: segments.duckdb)")
@@ -98,9 +114,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         paths = export_marts(args.duckdb, args.out, schema=args.schema)
+        audiences = export_audiences(args.duckdb, args.out, schema=args.schema)
     except (FileNotFoundError, ValueError) as error:
         parser.exit(2, f"error: {error}\n")
     print(f"wrote {len(paths)} Parquet files to {args.out}")
+    print(f"wrote {len(audiences)} audiences (CSV and Parquet) to {args.out / 'audiences'}")
     return 0
 
 
