@@ -92,15 +92,22 @@ def test_every_model_and_column_is_described(default_data, default_build: DbtRun
 
 
 def test_report_from_the_default_build_has_every_figure(default_build: DbtRun, tmp_path: Path):
+    from customer_segments.report import FIGURE_IDS
     from customer_segments.report import main as report_main
 
     out = tmp_path / "segments.html"
     assert report_main(["--duckdb", str(default_build.warehouse), "--out", str(out)]) == 0
     html = out.read_text()
-    for figure_id in ["fig-k-selection", "fig-segment-sizes", "fig-snake-plot",
-                      "fig-recency-monetary", "fig-rfm-grid", "persona-table"]:
-        assert f'id="{figure_id}"' in html, figure_id
-    assert html.count("data:image/png;base64,") == 5
+    # The default data has a backtest and a history of 12 months: every figure is there.
+    expected = ["fig-k-selection", "fig-segment-sizes", "fig-snake-plot", "fig-recency-monetary",
+                "fig-rfm-grid", "fig-backtest-gains", "fig-backtest-calibration",
+                "fig-history-persona-sizes", "fig-history-transitions", "fig-history-psi"]
+    assert list(FIGURE_IDS) == expected
+    for section_id in [*expected, "persona-table", "backtest", "backtest-persona-table",
+                       "purchase-model-table", "history"]:
+        assert f'id="{section_id}"' in html, section_id
+    assert html.count("data:image/png;base64,") == 10
+    assert "Backtest: not computed" not in html and "History: one snapshot only" not in html
     assert "http://" not in html and "https://" not in html
     summary = default_build.query("select persona_name from main.fct_segment_summary")
     for name in summary["persona_name"]:
