@@ -35,15 +35,17 @@ def personas() -> pd.DataFrame:
     return pd.read_csv(SEEDS_DIR / "cluster_personas.csv")
 
 
-def segment(rfm: pd.DataFrame) -> dict[str, pd.DataFrame]:
+def segment(rfm: pd.DataFrame, k: int | str = "auto") -> dict[str, pd.DataFrame]:
     """The one clustering call, with the settings the dbt project uses by default.
 
-    dbt_project.yml: ``cluster_k: auto``, ``cluster_random_state: 42``, ``cluster_n_init: 10``;
-    the k evaluation caps k at the number of personas, as ``run_segmentation`` does.
+    dbt_project.yml: ``cluster_k: auto`` (candidates 3..10), ``cluster_random_state: 42``,
+    ``cluster_n_init: 10``. The baselines have no backtest snapshot, so with ``k="auto"`` the
+    geometric vote chooses k; the product's k also weighs the backtest.
     """
     from customer_segments.clustering import run_segmentation
 
-    return run_segmentation(rfm[RFM_COLUMNS], personas(), k="auto", random_state=42, n_init=10)
+    columns = [c for c in [*RFM_COLUMNS, "average_purchase_gap_days"] if c in rfm.columns]
+    return run_segmentation(rfm[columns], personas(), k=k, random_state=42, n_init=10)
 
 
 def write_outputs(out_dir: Path | None, rfm: pd.DataFrame, tables: dict[str, pd.DataFrame]) -> None:

@@ -1,5 +1,6 @@
 """The product's side of the benchmark runner: a real `dbt build` process, timed by phase, whose
-RFM and labels are those of the baselines on the same file."""
+RFM is the baselines' on the same file, and whose labels their clustering call gives at the same
+k (the product also runs the backtest, which chooses its k)."""
 
 from __future__ import annotations
 
@@ -65,8 +66,11 @@ def test_the_product_computes_the_baseline_rfm_and_labels(product_run):
     for column in ["recency_days", "frequency", "tenure_days"]:
         assert baseline[column].astype("int64").tolist() == product[column].tolist(), column
     assert (baseline["monetary"].astype(float) - product["monetary"].astype(float)).abs().max() < 0.005
-    labels = segment(baseline)["customer_clusters"][["customer_id", "persona_key"]]
+    # The baselines' clustering call (no backtest: the vote chooses k) at the product's k gives
+    # the product's labels: both sides do the same clustering work on the same RFM.
+    k = int(_query(record, "select k from main.cluster_k_evaluation where is_chosen")["k"][0])
+    labels = segment(baseline, k=k)["customer_clusters"][["customer_id", "persona_key"]]
     found = _query(record, "select customer_id, persona_key from main.customer_clusters")
     merged = found.merge(labels, on="customer_id", suffixes=("_product", "_baseline"))
-    assert len(merged) == len(found)
+    assert len(merged) == len(labels)
     assert (merged["persona_key_product"] == merged["persona_key_baseline"]).all()
