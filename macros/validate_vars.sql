@@ -1,43 +1,37 @@
 {#
-    on-run-start: check every user-set var before any model runs, so that a bad value stops the
-    whole build before a single table is replaced.
+    on-run-start: check every var before any model runs, so that a bad value stops the whole
+    build before a single table is replaced. One macro per var (macros/vars/, each file named
+    after its macro) checks it and returns the checked value; models and macros use that
+    value, never the raw var, wherever it reaches SQL.
 #}
 {% macro validate_vars() %}
     {%- if execute -%}
+        {%- do raw_orders_path_setting() -%}
+        {%- do raw_orders_encoding_setting() -%}
+        {%- do raw_orders_encoding_sniff_max_bytes_setting() -%}
+        {%- do raw_orders_delimiter_setting() -%}
+        {%- do raw_orders_timestamp_formats_setting() -%}
+        {%- do raw_schema_setting() -%}
+        {%- do raw_orders_max_abs_quantity_setting() -%}
+        {%- do raw_orders_max_abs_unit_price_setting() -%}
+        {%- do raw_orders_max_days_after_build_setting() -%}
+        {%- do raw_orders_max_days_outside_date_bulk_setting() -%}
+        {%- do raw_orders_date_bulk_tail_share_setting() -%}
         {%- do as_of_date_literal() -%}
         {%- do cluster_k_setting() -%}
-        {%- do whole_number_setting("history_months", minimum=0, maximum=120) -%}
-        {%- do whole_number_setting("cluster_k_min", minimum=2, maximum=20) -%}
-        {%- do whole_number_setting("cluster_k_max", minimum=2, maximum=20) -%}
-        {%- if var("cluster_k_min") | int > var("cluster_k_max") | int -%}
-            {%- do exceptions.raise_compiler_error(
-                "The dbt var cluster_k_min (" ~ var("cluster_k_min") ~ ") must not exceed "
-                ~ "cluster_k_max (" ~ var("cluster_k_max") ~ ")") -%}
-        {%- endif -%}
-        {%- do whole_number_setting("cluster_min_customers", minimum=3) -%}
-        {%- do whole_number_setting("cluster_random_state", minimum=0, maximum=4294967295) -%}
-        {%- do whole_number_setting("cluster_n_init", minimum=1, maximum=1000) -%}
-        {%- do whole_number_setting("new_customer_max_tenure_days", minimum=1, maximum=3650) -%}
-        {%- do number_setting("late_purchase_gap_multiple", exclusive_minimum=0) -%}
-        {%- do number_setting("cluster_min_share_meeting_conditions", exclusive_minimum=0) -%}
-        {%- do whole_number_setting("prediction_horizon_days", minimum=1, maximum=3650) -%}
-        {%- do number_setting("drift_psi_threshold", exclusive_minimum=0) -%}
+        {%- do cluster_random_state_setting() -%}
+        {%- do cluster_n_init_setting() -%}
+        {%- do top_rfm_segments_per_persona_setting() -%}
+        {%- do history_months_setting() -%}
+        {%- do prediction_horizon_days_setting() -%}
+        {%- do cluster_k_min_setting() -%}
+        {%- do cluster_k_max_setting() -%}
+        {%- do cluster_min_customers_setting() -%}
+        {%- do new_customer_max_tenure_days_setting() -%}
+        {%- do late_purchase_gap_multiple_setting() -%}
+        {%- do cluster_min_share_meeting_conditions_setting() -%}
+        {%- do drift_psi_threshold_setting() -%}
         {%- do cluster_feature_list() -%}
     {%- endif -%}
     {{ return("") }}
-{% endmacro %}
-
-
-{#- The var cluster_k as the Python step reads it: 'auto' or a whole number of at least 2. -#}
-{% macro cluster_k_setting() %}
-    {%- set text = var("cluster_k") | string | trim | lower -%}
-    {%- if text == "auto" -%}
-        {{ return("auto") }}
-    {%- endif -%}
-    {%- if not modules.re.fullmatch("[0-9]+", text) or (text | int) < 2 -%}
-        {%- do exceptions.raise_compiler_error(
-            "The dbt var cluster_k must be 'auto' or a whole number of at least 2 (for example 4); "
-            ~ "got: " ~ (var("cluster_k") | string | truncate(80, true, "..."))) -%}
-    {%- endif -%}
-    {{ return(text | int) }}
 {% endmacro %}

@@ -35,11 +35,11 @@
             ~ " (the dbt var raw_orders_row_number_column). Columns found in the table: "
             ~ (table_columns | join(", ")) ~ ".") -%}
     {%- endif -%}
-    {%- set mapping = match_raw_orders_columns(
+    {%- set mapping = raw_orders_column_names(
         name, table_columns | reject("equalto", found[0]) | list, kind="table") -%}
 
     {%- set relation = api.Relation.create(
-        database=database, schema=var("raw_schema"), identifier="online_retail_order_lines") -%}
+        database=database, schema=raw_schema_setting(), identifier="online_retail_order_lines") -%}
     {%- do adapter.create_schema(relation) -%}
     {%- set columns_sql = ["cast(" ~ adapter.quote(found[0]) ~ " as bigint) as raw_row_number"] -%}
     {%- for canonical, table_column in mapping.items() -%}

@@ -14,17 +14,13 @@
 #}
 
 {% macro spark__register_raw_orders() %}
-    {%- set path = var("raw_orders_path") | string | trim -%}
-    {%- if path == "" -%}
-        {%- do exceptions.raise_compiler_error(
-            "No raw orders file is set. " ~ raw_orders_setting_hint()) -%}
-    {%- endif -%}
+    {%- set path = raw_orders_path_setting() -%}
     {%- set relation = api.Relation.create(
-        schema=var("raw_schema"), identifier="online_retail_order_lines") -%}
+        schema=raw_schema_setting(), identifier="online_retail_order_lines") -%}
     {%- set loaded = api.Relation.create(
-        schema=var("raw_schema"), identifier="online_retail_order_lines_loaded") -%}
+        schema=raw_schema_setting(), identifier="online_retail_order_lines_loaded") -%}
     {%- set offsets = api.Relation.create(
-        schema=var("raw_schema"), identifier="online_retail_order_lines_offsets") -%}
+        schema=raw_schema_setting(), identifier="online_retail_order_lines_offsets") -%}
     {%- do adapter.create_schema(relation) -%}
 
     {#-
@@ -76,7 +72,7 @@
     {%- set encoding = "utf-8" if is_parquet else spark_raw_orders_encoding(file, facts.size) -%}
     {%- set reader = spark_raw_orders_reader(file, encoding) -%}
     {%- set file_columns = run_query("select * from " ~ reader ~ " limit 0").column_names | list -%}
-    {%- set mapping = match_raw_orders_columns(path, file_columns) -%}
+    {%- set mapping = raw_orders_column_names(path, file_columns) -%}
     {%- set has_rows = run_query("select 1 from " ~ reader ~ " limit 1").rows | length -%}
     {%- if has_rows == 0 -%}
         {%- do exceptions.raise_compiler_error(
@@ -152,7 +148,7 @@
         (a path-based read would fail on it with Spark's own message).
     -#}
     {%- set listing = api.Relation.create(
-        schema=var("raw_schema"), identifier="online_retail_order_lines_listing") -%}
+        schema=raw_schema_setting(), identifier="online_retail_order_lines_listing") -%}
     {%- do run_query("drop table if exists " ~ listing) -%}
     {%- do run_query("create table " ~ listing ~ " using binaryFile location "
         ~ string_literal(path)) -%}
@@ -199,7 +195,7 @@
     {%- if setting != "auto" -%}
         {{ return(setting) }}
     {%- endif -%}
-    {%- if size > var("raw_orders_encoding_sniff_max_bytes") | int -%}
+    {%- if size > raw_orders_encoding_sniff_max_bytes_setting() -%}
         {{ log("Raw orders file " ~ path ~ " is larger than raw_orders_encoding_sniff_max_bytes: "
                ~ "read as latin-1 (set the var raw_orders_encoding to change)", info=true) }}
         {{ return("latin-1") }}

@@ -3,6 +3,11 @@
     order_line_outcomes seed and the first that matches names the reason.
 -#}
 
+{%- set max_days_after_build = raw_orders_max_days_after_build_setting() -%}
+{%- set max_days_outside_bulk = raw_orders_max_days_outside_date_bulk_setting() -%}
+{%- set bulk_tail_share = raw_orders_date_bulk_tail_share_setting() -%}
+{%- set date_type = api.Column.translate_type("date") -%}
+
 {%- set line_columns = [
     "invoice_id", "stock_code", "description", "quantity",
     "invoiced_at", "unit_price", "customer_id", "country",
@@ -131,14 +136,91 @@ non_product_codes_found as (
 
 ),
 
+{#-
+    Impossible dates. The bulk of the data's dates runs from the first date by which the share
+    raw_orders_date_bulk_tail_share of the lines has been seen to the first date by which all
+    but that share has: percentiles of the lines' dates, read off the count of lines per date
+    (a few hundred rows) rather than sorted over every line. A line dated more than
+    raw_orders_max_days_outside_date_bulk days outside the bulk, or more than
+    raw_orders_max_days_after_build days after the day the build started, is invalid_date.
+-#}
+{% if max_days_outside_bulk is not none -%}
+lines_per_date as (
+
+    select
+        cast(invoiced_at as {{ date_type }}) as invoice_date,
+        count(*) as line_count
+    from {{ ref('stg_online_retail__order_lines') }}
+    group by cast(invoiced_at as {{ date_type }})
+
+),
+
+cumulative_lines_per_date as (
+
+    select
+        invoice_date,
+        sum(line_count) over (
+            order by invoice_date rows between unbounded preceding and current row
+        ) as lines_up_to_date,
+        sum(line_count) over () as line_total
+    from lines_per_date
+
+),
+
+date_bulk as (
+
+    select
+        min(case when lines_up_to_date >= {{ bulk_tail_share }} * line_total
+            then invoice_date end) as bulk_first_date,
+        min(case when lines_up_to_date >= (1 - {{ bulk_tail_share }}) * line_total
+            then invoice_date end) as bulk_last_date
+    from cumulative_lines_per_date
+
+),
+
+{% endif -%}
+valid_invoice_dates as (
+
+    select
+        {% if max_days_outside_bulk is not none -%}
+        cast({{ dbt.dateadd('day', -max_days_outside_bulk, 'bulk_first_date') }}
+            as {{ date_type }}) as first_valid_date,
+        cast({{ dbt.dateadd('day', max_days_outside_bulk, 'bulk_last_date') }}
+            as {{ date_type }}) as last_valid_date_in_data,
+        {%- else -%}
+        cast(null as {{ date_type }}) as first_valid_date,
+        cast(null as {{ date_type }}) as last_valid_date_in_data,
+        {%- endif %}
+        {% if max_days_after_build is not none -%}
+        cast('{{ (run_started_at + modules.datetime.timedelta(days=max_days_after_build))
+            .strftime("%Y-%m-%d") }}' as {{ date_type }})
+        {%- else -%}
+        cast(null as {{ date_type }})
+        {%- endif %} as last_valid_date_by_clock
+    {%- if max_days_outside_bulk is not none %}
+    from date_bulk
+    {%- endif %}
+
+),
+
 flagged as (
 
     select
         order_lines.*,
         duplicate_lines.raw_row_number is not null as is_duplicate,
-        non_product_codes_found.stock_code is not null as is_non_product
+        non_product_codes_found.stock_code is not null as is_non_product,
+        coalesce(
+            cast(order_lines.invoiced_at as {{ date_type }})
+                < valid_invoice_dates.first_valid_date
+            or cast(order_lines.invoiced_at as {{ date_type }})
+                > valid_invoice_dates.last_valid_date_in_data
+            or cast(order_lines.invoiced_at as {{ date_type }})
+                > valid_invoice_dates.last_valid_date_by_clock,
+            false
+        ) as is_invalid_date
 
     from order_lines
+    cross join valid_invoice_dates
     left join duplicate_lines
         on order_lines.raw_row_number = duplicate_lines.raw_row_number
     left join non_product_codes_found
@@ -151,6 +233,9 @@ classified as (
     select
         *,
         case
+            -- Values that cannot be right come first: their amount is not even computed.
+            when has_implausible_value then 'implausible_value'
+            when is_invalid_date then 'invalid_date'
             when customer_id is null then 'missing_customer'
             when is_duplicate then 'duplicate'
             when is_adjustment then 'adjustment'
@@ -192,6 +277,7 @@ final as (
         is_adjustment,
         is_duplicate,
         is_non_product,
+        is_invalid_date,
 
         invoiced_at
 

@@ -2,6 +2,8 @@
     One row: the date the RFM is computed for. The var as_of_date (checked to be a YYYY-MM-DD
     date), or by default the day after the date of the last kept line. A date before which no
     kept purchase line exists stops the build: an RFM without a single customer is no result.
+    The message carries where the lines went, because a build that stops here publishes no
+    audit mart to look at.
 -#}
 
 with
@@ -38,23 +40,51 @@ purchases_before_as_of as (
 
 ),
 
+lines_by_outcome as (
+
+    select
+        outcome,
+        count(*) as line_count
+    from {{ ref('int_order_lines_cleaned') }}
+    group by outcome
+
+),
+
+audit_figures as (
+
+    select
+        {{ dbt.safe_cast('sum(line_count)', string_type()) }} as raw_line_count,
+        {{ dbt.listagg(
+            dbt.concat(['outcome', "' '", dbt.safe_cast('line_count', string_type())]),
+            "', '",
+            'order by line_count desc, outcome',
+        ) }} as lines_by_outcome
+    from lines_by_outcome
+
+),
+
 final as (
 
     select
         case
-            when purchase_invoice_count = 0 then {{ raise_error(dbt.concat([
+            when purchases_before_as_of.purchase_invoice_count = 0 then {{ raise_error(dbt.concat([
                 "'No kept purchase line before as_of_date '",
-                "coalesce(" ~ dbt.safe_cast('as_of_date', string_type())
+                "coalesce(" ~ dbt.safe_cast('purchases_before_as_of.as_of_date', string_type())
                     ~ ", '(no kept line at all)')",
-                string_literal(" in raw orders file " ~ var('raw_orders_path')
-                    ~ ": the RFM would have no customer. fct_order_line_audit shows where the "
-                    ~ "lines went (only guests? only cancellations?); or set the var as_of_date "
+                string_literal(" in raw orders file " ~ raw_orders_path_setting()
+                    ~ ": the RFM would have no customer. Where its "),
+                "audit_figures.raw_line_count",
+                string_literal(" lines went (lines per outcome, as fct_order_line_audit counts "
+                    ~ "them): "),
+                "audit_figures.lines_by_outcome",
+                string_literal(". Only guests? Only cancellations? Or set the var as_of_date "
                     ~ "later."),
             ])) }}
-            else as_of_date
+            else purchases_before_as_of.as_of_date
         end as as_of_date
 
     from purchases_before_as_of
+    cross join audit_figures
 
 )
 

@@ -10,8 +10,8 @@
     Only dates with at least one kept line before them are kept.
 -#}
 
-{%- set history_months = whole_number_setting('history_months', minimum=0, maximum=120) -%}
-{%- set horizon_days = whole_number_setting('prediction_horizon_days', minimum=1, maximum=3650) -%}
+{%- set history_months = history_months_setting() -%}
+{%- set horizon_days = prediction_horizon_days_setting() -%}
 
 with
 

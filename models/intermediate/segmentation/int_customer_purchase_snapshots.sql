@@ -12,7 +12,7 @@
     (int_backtest_status says so) and no purchase probability.
 -#}
 
-{%- set horizon_days = whole_number_setting('prediction_horizon_days', minimum=1, maximum=3650) -%}
+{%- set horizon_days = prediction_horizon_days_setting() -%}
 
 with
 

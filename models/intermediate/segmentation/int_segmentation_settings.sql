@@ -12,23 +12,23 @@ final as (
 
     select
         cast({{ string_literal(cluster_k_setting()) }} as {{ string_type() }}) as cluster_k,
-        cast({{ whole_number_setting('cluster_k_min', minimum=2, maximum=20) }} as integer)
+        cast({{ cluster_k_min_setting() }} as integer)
             as cluster_k_min,
-        cast({{ whole_number_setting('cluster_k_max', minimum=2, maximum=20) }} as integer)
+        cast({{ cluster_k_max_setting() }} as integer)
             as cluster_k_max,
-        cast({{ whole_number_setting('cluster_min_customers', minimum=3) }} as integer)
+        cast({{ cluster_min_customers_setting() }} as integer)
             as cluster_min_customers,
-        cast({{ whole_number_setting('cluster_random_state', minimum=0, maximum=4294967295) }}
+        cast({{ cluster_random_state_setting() }}
             as bigint) as cluster_random_state,
-        cast({{ whole_number_setting('cluster_n_init', minimum=1, maximum=1000) }} as integer)
+        cast({{ cluster_n_init_setting() }} as integer)
             as cluster_n_init,
-        cast({{ whole_number_setting('new_customer_max_tenure_days', minimum=1, maximum=3650) }}
+        cast({{ new_customer_max_tenure_days_setting() }}
             as integer) as new_customer_max_tenure_days,
-        cast({{ number_setting('late_purchase_gap_multiple', exclusive_minimum=0) }}
+        cast({{ late_purchase_gap_multiple_setting() }}
             as {{ double_type() }}) as late_purchase_gap_multiple,
-        cast({{ number_setting('cluster_min_share_meeting_conditions', exclusive_minimum=0) }}
+        cast({{ cluster_min_share_meeting_conditions_setting() }}
             as {{ double_type() }}) as cluster_min_share_meeting_conditions,
-        cast({{ whole_number_setting('prediction_horizon_days', minimum=1, maximum=3650) }}
+        cast({{ prediction_horizon_days_setting() }}
             as integer) as prediction_horizon_days
 
 )

@@ -13,7 +13,7 @@
 -#}
 
 {%- set features = cluster_feature_list() -%}
-{%- set threshold = number_setting('drift_psi_threshold', exclusive_minimum=0) -%}
+{%- set threshold = drift_psi_threshold_setting() -%}
 {%- set floor_share = 0.0001 -%}
 
 with

@@ -81,7 +81,7 @@ top_rfm_segments as (
     from rfm_segments_in_persona
     inner join personas
         on rfm_segments_in_persona.persona_key = personas.persona_key
-    where segment_rank <= {{ whole_number_setting('top_rfm_segments_per_persona', minimum=1, maximum=11) }}
+    where segment_rank <= {{ top_rfm_segments_per_persona_setting() }}
     group by rfm_segments_in_persona.persona_key
 
 ),

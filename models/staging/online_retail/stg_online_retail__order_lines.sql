@@ -23,26 +23,43 @@ trimmed as (
 
 ),
 
-numbers as (
+blank_lines as (
 
     select
         *,
-        {{ dbt.safe_cast('raw_customer_id', double_type()) }} as customer_id_number,
-        {{ dbt.safe_cast('raw_quantity', double_type()) }} as quantity_number,
-        {{ dbt.safe_cast('raw_unit_price', 'numeric(18, 4)') }} as parsed_unit_price,
-        {{ parse_timestamp('raw_invoice_date', var('raw_orders_timestamp_formats')) }}
-            as parsed_invoiced_at
+        coalesce(raw_invoice_no, raw_stock_code, raw_description, raw_quantity,
+            raw_invoice_date, raw_unit_price, raw_customer_id, raw_country) is null
+            as is_blank_line
 
     from trimmed
 
 ),
 
-parsed as (
+numbers as (
 
     select
         *,
-        {{ whole_number('customer_id_number') }} as parsed_customer_id,
-        {{ whole_number('quantity_number') }} as parsed_quantity
+        {{ exact_customer_id('raw_customer_id') }} as parsed_customer_id,
+        {{ exact_whole_number('raw_quantity') }} as parsed_quantity,
+        {{ dbt.safe_cast('raw_unit_price', 'numeric(18, 4)') }} as parsed_unit_price,
+        {{ parse_timestamp('raw_invoice_date', raw_orders_timestamp_formats_setting()) }}
+            as parsed_invoiced_at_any_year
+
+    from blank_lines
+
+),
+
+dated as (
+
+    -- A year before 1000 is a two-digit year read by %Y (12/1/10 is the year 10), never a
+    -- real order: refused, so that it cannot shift every recency by two millennia.
+    select
+        *,
+        case
+            when parsed_invoiced_at_any_year
+                >= cast('1000-01-01 00:00:00' as {{ dbt.type_timestamp() }})
+                then parsed_invoiced_at_any_year
+        end as parsed_invoiced_at
 
     from numbers
 
@@ -52,25 +69,41 @@ checked as (
 
     select
         raw_row_number,
-        upper(raw_invoice_no) as invoice_id,
-        raw_stock_code as stock_code,
-        {{ checked_raw_value('parsed_customer_id', 'raw_customer_id',
-            'CustomerID', 'must be a whole number or blank') }} as customer_id,
+        upper({{ checked_raw_value('raw_invoice_no', 'raw_invoice_no', 'InvoiceNo', '',
+            required=true) }}) as invoice_id,
+        {{ checked_raw_value('raw_stock_code', 'raw_stock_code', 'StockCode', '',
+            required=true) }} as stock_code,
+        {{ checked_raw_value('parsed_customer_id', 'raw_customer_id', 'CustomerID', none,
+            rule_sql=customer_id_rule('raw_customer_id')) }} as customer_id,
 
         raw_description as description,
         raw_country as country,
 
-        {{ checked_raw_value('parsed_quantity', 'raw_quantity',
-            'Quantity', 'must be a whole number') }} as quantity,
-        {{ checked_raw_value('parsed_unit_price', 'raw_unit_price',
-            'UnitPrice', 'must be a number with a dot as decimal separator') }} as unit_price,
+        {{ checked_raw_value('parsed_quantity', 'raw_quantity', 'Quantity', none,
+            rule_sql=whole_number_rule('raw_quantity'), required=true) }} as quantity,
+        {{ checked_raw_value('parsed_unit_price', 'raw_unit_price', 'UnitPrice', none,
+            rule_sql=unit_price_rule('raw_unit_price'), required=true) }} as unit_price,
 
-        {{ checked_raw_value('parsed_invoiced_at', 'raw_invoice_date', 'InvoiceDate',
-            'must be a date in one of the layouts of the var raw_orders_timestamp_formats ('
-                ~ (var('raw_orders_timestamp_formats') | join(' | ')) ~ ')'
-        ) }} as invoiced_at
+        {{ checked_raw_value('parsed_invoiced_at', 'raw_invoice_date', 'InvoiceDate', none,
+            rule_sql=invoice_date_rule('parsed_invoiced_at_any_year'), required=true) }}
+            as invoiced_at
 
-    from parsed
+    from dated
+
+),
+
+plausible as (
+
+    select
+        *,
+        -- Compared without abs(): abs of the smallest bigint overflows.
+        quantity > {{ raw_orders_max_abs_quantity_setting() }}
+            or quantity < -{{ raw_orders_max_abs_quantity_setting() }}
+            or unit_price > {{ raw_orders_max_abs_unit_price_setting() }}
+            or unit_price < -{{ raw_orders_max_abs_unit_price_setting() }}
+            as has_implausible_value
+
+    from checked
 
 ),
 
@@ -87,14 +120,19 @@ final as (
 
         quantity,
         unit_price,
-        cast(round(quantity * unit_price, 2) as numeric(18, 2)) as line_amount,
+        -- Not computed for an implausible line: it is no meaningful amount, and may not fit.
+        case
+            when not has_implausible_value
+                then cast(round(quantity * unit_price, 2) as numeric(18, 2))
+        end as line_amount,
 
         invoice_id like 'C%' or quantity < 0 as is_cancellation,
         invoice_id like 'A%' as is_adjustment,
+        has_implausible_value,
 
         invoiced_at
 
-    from checked
+    from plausible
 
 )
 

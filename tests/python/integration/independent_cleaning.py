@@ -19,12 +19,35 @@ NON_PRODUCT_EXACT = {
     "POST", "D", "C2", "DOT", "M", "BANK CHARGES", "S", "AMAZONFEE", "PADS", "B", "CRUK",
 }
 NON_PRODUCT_PREFIXES = ("DCGS", "GIFT_0001")
+# The defaults of the vars raw_orders_max_abs_quantity and raw_orders_max_abs_unit_price.
+MAX_ABS_QUANTITY = 1_000_000
+MAX_ABS_UNIT_PRICE = 1_000_000
+# The defaults of raw_orders_max_days_after_build, raw_orders_max_days_outside_date_bulk and
+# raw_orders_date_bulk_tail_share.
+MAX_DAYS_AFTER_BUILD = 1
+MAX_DAYS_OUTSIDE_DATE_BULK = 365
+DATE_BULK_TAIL_SHARE = 0.01
 
 
 def read_raw(path: Path) -> pd.DataFrame:
     """Read a Kaggle-layout CSV as text, as the project does."""
     frame = pd.read_csv(path, dtype=str, encoding="latin-1", keep_default_na=False)
     return frame.replace({"": None})
+
+
+def invalid_dates(invoiced_at: pd.Series) -> pd.Series:
+    """True for lines dated after the build's day (+ slack) or far outside the bulk of the dates."""
+    dates = invoiced_at.dt.normalize()
+    cumulative = dates.value_counts().sort_index().cumsum()
+    total = cumulative.iloc[-1]
+    first = cumulative.index[cumulative >= DATE_BULK_TAIL_SHARE * total][0]
+    last = cumulative.index[cumulative >= (1 - DATE_BULK_TAIL_SHARE) * total][0]
+    margin = pd.Timedelta(days=MAX_DAYS_OUTSIDE_DATE_BULK)
+    today = pd.Timestamp.now(tz="UTC").tz_localize(None).normalize()
+    return (
+        (dates < first - margin) | (dates > last + margin)
+        | (dates > today + pd.Timedelta(days=MAX_DAYS_AFTER_BUILD))
+    )
 
 
 def classify(raw: pd.DataFrame) -> pd.DataFrame:
@@ -49,6 +72,8 @@ def classify(raw: pd.DataFrame) -> pd.DataFrame:
     is_non_product = code.isin(NON_PRODUCT_EXACT) | code.str.startswith(NON_PRODUCT_PREFIXES)
     is_cancellation = lines["invoice_id"].str.startswith("C") | (lines["quantity"] < 0)
     conditions = [
+        (lines["quantity"].abs() > MAX_ABS_QUANTITY) | (lines["unit_price"].abs() > MAX_ABS_UNIT_PRICE),
+        invalid_dates(lines["invoiced_at"]),
         lines["customer_id"].isna(),
         is_duplicate,
         lines["invoice_id"].str.startswith("A"),
@@ -58,7 +83,7 @@ def classify(raw: pd.DataFrame) -> pd.DataFrame:
         is_cancellation,
     ]
     choices = [
-        "missing_customer", "duplicate", "adjustment", "non_product",
+        "implausible_value", "invalid_date", "missing_customer", "duplicate", "adjustment", "non_product",
         "invalid_price", "zero_quantity", "return",
     ]
     lines["outcome"] = np.select(conditions, choices, default="purchase")

@@ -112,3 +112,25 @@ def test_report_from_the_default_build_has_every_figure(default_build: DbtRun, t
     summary = default_build.query("select persona_name from main.fct_segment_summary")
     for name in summary["persona_name"]:
         assert name in html
+
+
+def test_a_process_that_holds_the_old_file_open_sees_the_old_build_until_it_closes_it(
+    tmp_path: Path,
+):
+    """What the README says about reconnecting: DuckDB caches one database instance per file and
+    process, so a new connection in a process that still holds one to the replaced file gets the
+    old build; once every such connection is closed, the next one opens the new file."""
+    import os
+
+    published, building = tmp_path / "segments.duckdb", tmp_path / "segments.duckdb.building"
+    for path, build in [(published, 1), (building, 2)]:
+        with duckdb.connect(str(path)) as connection:
+            connection.execute(f"create table t as select {build} as build")
+    held = duckdb.connect(str(published), read_only=True)
+    os.replace(building, published)  # what the publish step does
+    again = duckdb.connect(str(published), read_only=True)
+    assert again.sql("select build from t").fetchall() == [(1,)]
+    again.close()
+    held.close()
+    with duckdb.connect(str(published), read_only=True) as fresh:
+        assert fresh.sql("select build from t").fetchall() == [(2,)]

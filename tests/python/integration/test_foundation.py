@@ -35,8 +35,11 @@ def test_audit_counts_every_raw_line_by_outcome(default_build: DbtRun, default_l
         check_names=False, check_dtype=False,
     )
     assert (observed["revenue"].astype(float).sort_index() - expected["revenue"].sort_index()).abs().max() < 0.005
-    # The generated file exercises every rule.
-    assert (audit["line_count"] > 0).all(), audit
+    # The generated file exercises every rule but the two for impossible values, which it has
+    # none of (the catalogue of bad inputs exercises them): no line of it changes outcome.
+    impossible = ["implausible_value", "invalid_date"]
+    assert (audit.loc[impossible, "line_count"] == 0).all(), audit
+    assert (audit.drop(index=impossible)["line_count"] > 0).all(), audit
 
 
 def test_every_raw_line_keeps_its_file_position_and_its_outcome(

@@ -199,3 +199,33 @@ def test_two_real_publishes_at_the_same_moment_publish_one_complete_build(
     assert str(after["fct_customer_rfm"]["as_of_date"].max().date()) == winner
     assert len(after["cluster_feature_transform"]) == len(before["cluster_feature_transform"])
     assert not list(warehouse.parent.glob(".segments.duckdb.build-*"))
+
+
+def test_a_file_rewritten_with_its_size_and_time_kept_is_copied_again(tmp_path: Path):
+    """Size and modification time do not prove the content unchanged: plain `dbt build` reads the
+    file as it is now, while `dbt test` (which rebuilds nothing) may still reuse the copy."""
+    import os
+
+    raw_file, _ = generate(tmp_path / "data", seed=11, lines=10_000)
+    work = tmp_path / "work"
+    first = run_dbt(["build"], work, raw_file)
+    assert first.returncode == 0, first.output[-3000:]
+    country_sql = ("select country from main_staging.stg_online_retail__order_lines "
+                   "where raw_row_number = 1")
+    before = first.query(country_sql)["country"].item()
+
+    # Rewrite the first data line's country with another of the same length, and put the
+    # modification time back: same path, same size, same time, different content.
+    stat = raw_file.stat()
+    header, first_line, rest = raw_file.read_bytes().split(b"\n", 2)
+    changed_country = before[:-1] + ("z" if before[-1] != "z" else "y")
+    first_line = first_line[: -len(before)] + changed_country.encode("latin-1")
+    raw_file.write_bytes(b"\n".join([header, first_line, rest]))
+    os.utime(raw_file, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert raw_file.stat().st_size == stat.st_size
+    assert raw_file.stat().st_mtime_ns == stat.st_mtime_ns
+
+    again = run_dbt(["build"], work, raw_file)
+    assert again.returncode == 0, again.output[-3000:]
+    assert "is unchanged since it was loaded" not in again.output
+    assert again.query(country_sql)["country"].item() == changed_country
