@@ -4,11 +4,13 @@
     prediction_horizon_days), whose customers are compared with what they did up to as_of_date,
     and a kept line before the training cutoff one horizon earlier, where the purchase
     probability it judges is trained. It also needs cluster_min_customers customers to cluster
-    at the cutoff.
+    at the cutoff, and, in each of the two horizons that follow the cutoffs, some customers who
+    bought and some who did not: an as_of_date after the end of the data leaves the last horizon
+    without a buyer, and nothing can be told apart there.
 -#}
 
-{%- set horizon_days = whole_number_setting('prediction_horizon_days', minimum=1, maximum=3650) -%}
-{%- set min_customers = whole_number_setting('cluster_min_customers', minimum=3) -%}
+{%- set horizon_days = prediction_horizon_days_setting() -%}
+{%- set min_customers = cluster_min_customers_setting() -%}
 
 with
 
@@ -41,6 +43,39 @@ cutoff_customers as (
 
 ),
 
+horizon_outcomes as (
+
+    select
+        snapshot_role,
+        count(*) as customers,
+        sum(case when has_next_period_purchase then 1 else 0 end) as buyers
+    from snapshots
+    where snapshot_role in ('backtest_cutoff', 'training_cutoff')
+    group by snapshot_role
+
+),
+
+one_sided_horizon as (
+
+    select
+        min(
+            case
+                when buyers = 0 then {{ dbt.concat([
+                    "'no customer of the '", "snapshot_role",
+                    "' snapshot bought in the " ~ horizon_days ~ " days after it (is as_of_date "
+                        ~ "after the end of the data?): nothing to tell buyers from non-buyers'",
+                ]) }}
+                when buyers = customers then {{ dbt.concat([
+                    "'every customer of the '", "snapshot_role",
+                    "' snapshot bought in the " ~ horizon_days ~ " days after it: nothing to "
+                        ~ "tell buyers from non-buyers'",
+                ]) }}
+            end
+        ) as reason
+    from horizon_outcomes
+
+),
+
 final as (
 
     select
@@ -68,12 +103,14 @@ final as (
                         "' customers to cluster at the cutoff, fewer than "
                             ~ "cluster_min_customers = " ~ min_customers ~ "'",
                     ]) }}
+                when one_sided_horizon.reason is not null then one_sided_horizon.reason
             end as {{ string_type() }}
         ) as not_computed_reason
 
     from as_of
     cross join first_invoice
     cross join cutoff_customers
+    cross join one_sided_horizon
 
 )
 
