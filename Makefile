@@ -34,8 +34,8 @@ test-fast: install
 ## lint: ruff (lint and format), sqlfluff on the compiled models, dbt-score on their metadata
 LINT_WAREHOUSE := target/lint/segments.duckdb
 lint: install
-	$(BIN)/ruff check python tests bench
-	$(BIN)/ruff format --check python tests bench
+	$(BIN)/ruff check python tests bench models
+	$(BIN)/ruff format --check python tests bench models
 	mkdir -p $(dir $(LINT_WAREHOUSE))
 	SEGMENTS_DUCKDB_PATH=$(LINT_WAREHOUSE) $(BIN)/sqlfluff lint models tests/dbt analyses
 	SEGMENTS_DUCKDB_PATH=$(LINT_WAREHOUSE) $(BIN)/dbt-score lint --run-dbt-parse

@@ -23,7 +23,7 @@ import pandas as pd
 if __package__ in (None, ""):  # run as a script: make `bench` importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import non_product_codes, run_side  # noqa: E402
+from bench.common import non_product_codes, run_side
 
 CSV_READER = """
     select
@@ -140,17 +140,22 @@ def compute_rfm(path: Path, connection: duckdb.DuckDBPyConnection | None = None)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.baseline_duckdb",
-                                     description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.baseline_duckdb", description=__doc__.split("\n")[0]
+    )
     parser.add_argument("input", type=Path, help="order lines, .csv (Kaggle layout) or .parquet")
     parser.add_argument("--out-dir", type=Path, help="write rfm and cluster tables here")
-    parser.add_argument("--explain", action="store_true",
-                        help="print EXPLAIN ANALYZE of the query instead of clustering")
+    parser.add_argument(
+        "--explain",
+        action="store_true",
+        help="print EXPLAIN ANALYZE of the query instead of clustering",
+    )
     args = parser.parse_args(argv)
     connection = duckdb.connect()
     if args.explain:
-        plan = connection.execute("explain analyze " + rfm_query(args.input),
-                                  {"path": str(args.input)}).fetchall()
+        plan = connection.execute(
+            "explain analyze " + rfm_query(args.input), {"path": str(args.input)}
+        ).fetchall()
         print(plan[0][1])
         return 0
     return run_side(lambda: compute_rfm(args.input, connection), args.out_dir)

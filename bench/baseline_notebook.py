@@ -26,7 +26,7 @@ import pandas as pd
 if __package__ in (None, ""):  # run as a script: make `bench` importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import non_product_codes, run_side  # noqa: E402
+from bench.common import non_product_codes, run_side
 
 
 def compute_rfm(path: Path) -> pd.DataFrame:
@@ -82,8 +82,9 @@ def compute_rfm(path: Path) -> pd.DataFrame:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.baseline_notebook",
-                                     description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.baseline_notebook", description=__doc__.split("\n")[0]
+    )
     parser.add_argument("input", type=Path, help="Kaggle-layout CSV (ISO-8859-1)")
     parser.add_argument("--out-dir", type=Path, help="write rfm and cluster tables here")
     args = parser.parse_args(argv)

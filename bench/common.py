@@ -69,6 +69,8 @@ def run_side(compute_rfm: Callable[[], pd.DataFrame], out_dir: Path | None) -> i
     tables = segment(rfm)
     write_outputs(out_dir, rfm, tables)
     k = int(tables["k_evaluation"].loc[lambda t: t["is_chosen"], "k"].iloc[0])
-    print(f"customers={len(rfm)} k={k} rfm_seconds={rfm_seconds:.2f} "
-          f"total_seconds={time.perf_counter() - started:.2f}")
+    print(
+        f"customers={len(rfm)} k={k} rfm_seconds={rfm_seconds:.2f} "
+        f"total_seconds={time.perf_counter() - started:.2f}"
+    )
     return 0

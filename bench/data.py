@@ -30,7 +30,7 @@ def parse_size(text: str) -> int:
     text = text.strip().upper().replace("_", "")
     scale = {"K": 1_000, "M": 1_000_000}.get(text[-1:], 1)
     number = text[:-1] if scale > 1 else text
-    return int(round(float(number) * scale))
+    return round(float(number) * scale)
 
 
 def size_label(lines: int) -> str:
@@ -71,8 +71,10 @@ def ensure_dataset(
         if meta_path.exists():
             meta = json.loads(meta_path.read_text())
             if meta.get("generator") != generator_digest():
-                log(f"note: {path.name} was made by another version of the generator "
-                    "(pass --regenerate to rebuild)")
+                log(
+                    f"note: {path.name} was made by another version of the generator "
+                    "(pass --regenerate to rebuild)"
+                )
         return path
     data_dir.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(path.name + ".partial")
@@ -81,24 +83,40 @@ def ensure_dataset(
     started = time.perf_counter()
     subprocess.run(
         [
-            sys.executable, "-m", "online_retail_generator",
-            "--seed", str(seed), "--lines", str(lines),
-            "--out", str(partial), "--personas-out", str(personas), "--format", fmt,
+            sys.executable,
+            "-m",
+            "online_retail_generator",
+            "--seed",
+            str(seed),
+            "--lines",
+            str(lines),
+            "--out",
+            str(partial),
+            "--personas-out",
+            str(personas),
+            "--format",
+            fmt,
         ],
         check=True,
         cwd=PROJECT_DIR,
     )
     partial.replace(path)
     meta = {
-        "lines": lines, "format": fmt, "seed": seed, "generator": generator_digest(),
-        "seconds": round(time.perf_counter() - started, 1), "bytes": path.stat().st_size,
+        "lines": lines,
+        "format": fmt,
+        "seed": seed,
+        "generator": generator_digest(),
+        "seconds": round(time.perf_counter() - started, 1),
+        "bytes": path.stat().st_size,
     }
     meta_path.write_text(json.dumps(meta, indent=2) + "\n")
     return path
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.data", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.data", description=__doc__.split("\n")[0]
+    )
     parser.add_argument("--sizes", default="0.5M,5M", help="comma-separated, e.g. 0.5M,5M,50M")
     parser.add_argument("--formats", default="csv,parquet")
     parser.add_argument("--data-dir", type=Path, default=DATA_DIR)
@@ -106,8 +124,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     for size in args.sizes.split(","):
         for fmt in args.formats.split(","):
-            print(ensure_dataset(parse_size(size), fmt, data_dir=args.data_dir,
-                                 regenerate=args.regenerate))
+            print(
+                ensure_dataset(
+                    parse_size(size), fmt, data_dir=args.data_dir, regenerate=args.regenerate
+                )
+            )
     return 0
 
 

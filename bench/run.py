@@ -147,7 +147,11 @@ def run_process(
     with open(log_path, "w") as log:
         started = time.perf_counter()
         process = subprocess.Popen(
-            wrapped, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT,
+            wrapped,
+            cwd=cwd,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
             start_new_session=True,  # its own process group, so a stop reaches every child
         )
         next_report = started + progress_every
@@ -165,8 +169,10 @@ def run_process(
                 process.wait()
                 break
             if now >= next_report:
-                print(f"    ... {label}: {now - started:.0f} s, {rss / 1024:.1f} GB resident",
-                      flush=True)
+                print(
+                    f"    ... {label}: {now - started:.0f} s, {rss / 1024:.1f} GB resident",
+                    flush=True,
+                )
                 next_report += progress_every
         seconds = time.perf_counter() - started
     peak = _time_v_peak_mb(time_file) if status == "ok" else None
@@ -197,11 +203,16 @@ def write_profiles(work_dir: Path, memory_limit: str | None) -> Path:
 
 def dbt_command(work_dir: Path, profiles_dir: Path) -> list[str]:
     return [
-        str(BIN_DIR / "dbt"), "build",
-        "--project-dir", str(PROJECT_DIR),
-        "--profiles-dir", str(profiles_dir),
-        "--target-path", str(work_dir / "target"),
-        "--log-path", str(work_dir / "logs"),
+        str(BIN_DIR / "dbt"),
+        "build",
+        "--project-dir",
+        str(PROJECT_DIR),
+        "--profiles-dir",
+        str(profiles_dir),
+        "--target-path",
+        str(work_dir / "target"),
+        "--log-path",
+        str(work_dir / "logs"),
     ]
 
 
@@ -254,7 +265,8 @@ def dbt_phases(work_dir: Path, process_seconds: float) -> tuple[dict, dict]:
             first_start = started if first_start is None else min(first_start, started)
     # Start-up: from the process start (recorded beside run_results) to the first node.
     process_started = dt.datetime.fromisoformat(
-        (work_dir / "process_started_at").read_text().strip())
+        (work_dir / "process_started_at").read_text().strip()
+    )
     if first_start is not None:
         phases["startup"] = max(0.0, (first_start - process_started).total_seconds())
     phases["other"] = max(0.0, process_seconds - sum(v for k, v in phases.items() if k != "other"))
@@ -283,13 +295,25 @@ def baseline_split(log_path: Path, process_seconds: float) -> dict[str, float]:
     if len(found) != 2:
         return {}
     rfm, total = float(found["rfm_seconds"]), float(found["total_seconds"])
-    return {"startup": round(max(0.0, process_seconds - total), 2), "rfm": round(rfm, 2),
-            "clustering": round(total - rfm, 2)}
+    return {
+        "startup": round(max(0.0, process_seconds - total), 2),
+        "rfm": round(rfm, 2),
+        "clustering": round(total - rfm, 2),
+    }
 
 
 def run_one(
-    side: str, fmt: str, lines: int, run_number: int, *, memory_limit: str | None,
-    timeout: float, memory_guard_mb: float, data_dir: Path, keep: bool, invocation: str,
+    side: str,
+    fmt: str,
+    lines: int,
+    run_number: int,
+    *,
+    memory_limit: str | None,
+    timeout: float,
+    memory_guard_mb: float,
+    data_dir: Path,
+    keep: bool,
+    invocation: str,
 ) -> Run:
     data = ensure_dataset(lines, fmt, data_dir=data_dir)
     work_dir = Path(tempfile.mkdtemp(prefix=f"bench_{side}_{lines}_"))
@@ -301,11 +325,15 @@ def run_one(
     command = side_command(side, data, work_dir)
     label = f"{side} {fmt} {size_label(lines)} run {run_number}"
     code_before = code_digest()
-    (work_dir / "process_started_at").write_text(
-        dt.datetime.now(dt.timezone.utc).isoformat())
+    (work_dir / "process_started_at").write_text(dt.datetime.now(dt.UTC).isoformat())
     status, seconds, peak, detail = run_process(
-        command, env=env, cwd=PROJECT_DIR, log_path=work_dir / "output.log",
-        timeout=timeout, memory_guard_mb=memory_guard_mb, label=label,
+        command,
+        env=env,
+        cwd=PROJECT_DIR,
+        log_path=work_dir / "output.log",
+        timeout=timeout,
+        memory_guard_mb=memory_guard_mb,
+        label=label,
     )
     code = code_before
     if code_digest() != code_before:
@@ -319,13 +347,23 @@ def run_one(
     if side == "dbt":
         shown_env = f"RAW_ORDERS_PATH={data} SEGMENTS_DUCKDB_PATH=<tmp>/segments.duckdb "
     record = Run(
-        side=side, fmt=fmt, lines=lines, memory_limit=memory_limit if side == "dbt" else None,
-        run=run_number, status=status, seconds=round(seconds, 2),
-        peak_rss_mb=round(peak, 1) if peak else None, phases=phases, node_seconds=node_seconds,
+        side=side,
+        fmt=fmt,
+        lines=lines,
+        memory_limit=memory_limit if side == "dbt" else None,
+        run=run_number,
+        status=status,
+        seconds=round(seconds, 2),
+        peak_rss_mb=round(peak, 1) if peak else None,
+        phases=phases,
+        node_seconds=node_seconds,
         command=(shown_env + shlex.join(command))
-        .replace(str(work_dir), "<tmp>").replace(str(PROJECT_DIR) + "/", ""),
-        invocation=invocation, detail=detail,
-        measured_at=dt.datetime.now().isoformat(timespec="seconds"), code=code,
+        .replace(str(work_dir), "<tmp>")
+        .replace(str(PROJECT_DIR) + "/", ""),
+        invocation=invocation,
+        detail=detail,
+        measured_at=dt.datetime.now().isoformat(timespec="seconds"),
+        code=code,
     )
     if status == "ok" and not keep:
         subprocess.run(["rm", "-rf", str(work_dir)], check=False)
@@ -360,11 +398,18 @@ def versions() -> dict[str, str]:
     from importlib.metadata import version
 
     found = {"python": platform.python_version()}
-    for package in ("duckdb", "dbt-core", "dbt-duckdb", "scikit-learn", "pandas", "numpy",
-                    "pyarrow"):
+    for package in (
+        "duckdb",
+        "dbt-core",
+        "dbt-duckdb",
+        "scikit-learn",
+        "pandas",
+        "numpy",
+        "pyarrow",
+    ):
         try:
             found[package] = version(package)
-        except Exception:  # noqa: BLE001 - a missing package is reported, not fatal
+        except Exception:
             found[package] = "not installed"
     return found
 
@@ -404,15 +449,20 @@ def summarize(runs: list[Run]) -> dict:
         peaks = [r.peak_rss_mb for r in ok if r.peak_rss_mb]
         summary["peak_mb"] = max(peaks) if peaks else None
         if ok[0].side == "dbt" and ok[0].phases:
-            summary["phases"] = {p: statistics.median(r.phases.get(p, 0.0) for r in ok)
-                                 for p in PHASES}
-            models = sorted({m for r in ok for m in r.node_seconds
-                             if not m.startswith(("test:", "hook:"))})
-            summary["models"] = {m: statistics.median(r.node_seconds.get(m, 0.0) for r in ok)
-                                 for m in models}
+            summary["phases"] = {
+                p: statistics.median(r.phases.get(p, 0.0) for r in ok) for p in PHASES
+            }
+            models = sorted(
+                {m for r in ok for m in r.node_seconds if not m.startswith(("test:", "hook:"))}
+            )
+            summary["models"] = {
+                m: statistics.median(r.node_seconds.get(m, 0.0) for r in ok) for m in models
+            }
         elif all(r.phases for r in ok):
-            summary["split"] = {p: statistics.median(r.phases[p] for r in ok)
-                                for p in ("startup", "rfm", "clustering")}
+            summary["split"] = {
+                p: statistics.median(r.phases[p] for r in ok)
+                for p in ("startup", "rfm", "clustering")
+            }
     if failed:
         first = failed[0]
         if first.status == "timeout":
@@ -474,42 +524,59 @@ def targets(series: dict[tuple, dict]) -> list[str]:
                     f"- product <= 1.5 x B + dbt start-up, {size_label(lines)} {fmt}: "
                     f"{_fmt_s(product['median'])} s vs 1.5 x {_fmt_s(floor['median'])} + "
                     f"{startup:.1f} = {_fmt_s(bound)} s: **{verdict}** "
-                    f"(product / B = {product['median'] / floor['median']:.1f}x)")
+                    f"(product / B = {product['median'] / floor['median']:.1f}x)"
+                )
     product, notebook = get("dbt", 5_000_000), get("notebook", 5_000_000)
     if "median" in product and "median" in notebook:
         speedup = notebook["median"] / product["median"]
-        lines_out.append(f"- 5M: product >= 3x faster than A: {speedup:.2f}x: "
-                         f"**{'met' if speedup >= 3 else 'MISSED'}**")
+        lines_out.append(
+            f"- 5M: product >= 3x faster than A: {speedup:.2f}x: "
+            f"**{'met' if speedup >= 3 else 'MISSED'}**"
+        )
         if product.get("peak_mb") and notebook.get("peak_mb"):
             ratio = product["peak_mb"] / notebook["peak_mb"]
-            lines_out.append(f"- 5M: product peak memory <= 1/3 of A: {ratio:.2f} of A "
-                             f"({product['peak_mb'] / 1024:.2f} vs {notebook['peak_mb'] / 1024:.2f}"
-                             f" GB): **{'met' if ratio <= 1 / 3 else 'MISSED'}**")
+            lines_out.append(
+                f"- 5M: product peak memory <= 1/3 of A: {ratio:.2f} of A "
+                f"({product['peak_mb'] / 1024:.2f} vs {notebook['peak_mb'] / 1024:.2f}"
+                f" GB): **{'met' if ratio <= 1 / 3 else 'MISSED'}**"
+            )
     for fmt in ("csv", "parquet"):
         product = get("dbt", 50_000_000, fmt)
         if not product:
             continue
         if "median" in product:
             verdict = "met" if product["median"] < 60 else "MISSED"
-            lines_out.append(f"- 50M {fmt}: product under a minute: "
-                             f"{_fmt_s(product['median'])} s: **{verdict}**")
+            lines_out.append(
+                f"- 50M {fmt}: product under a minute: {_fmt_s(product['median'])} s: **{verdict}**"
+            )
         else:
-            lines_out.append(f"- 50M {fmt}: product under a minute: {product.get('failure')}: "
-                             "**MISSED**")
+            lines_out.append(
+                f"- 50M {fmt}: product under a minute: {product.get('failure')}: **MISSED**"
+            )
     limited = {k: v for k, v in series.items() if k[0] == "dbt" and k[3]}
     for key, summary in sorted(limited.items()):
         verdict = "met" if summary.get("ok") else "MISSED"
-        outcome = (f"{_fmt_s(summary['median'])} s, peak {_cell_mem(summary)} GB"
-                   if "median" in summary else summary.get("failure"))
-        lines_out.append(f"- {size_label(key[2])} {key[1]} with memory_limit {key[3]}: {outcome}: "
-                         f"**{verdict}**")
-    product_csv = {lines: s for (side, fmt, lines, ml), s in series.items()
-                   if side == "dbt" and fmt == "csv" and not ml and "median" in s}
+        outcome = (
+            f"{_fmt_s(summary['median'])} s, peak {_cell_mem(summary)} GB"
+            if "median" in summary
+            else summary.get("failure")
+        )
+        lines_out.append(
+            f"- {size_label(key[2])} {key[1]} with memory_limit {key[3]}: {outcome}: **{verdict}**"
+        )
+    product_csv = {
+        lines: s
+        for (side, fmt, lines, ml), s in series.items()
+        if side == "dbt" and fmt == "csv" and not ml and "median" in s
+    }
     # Linearity on the work that scales (the run less dbt's start-up), over a 5x+ span ending at
     # the largest size, for each memory limit measured (the issue asks 10M -> 100M at 4 GB).
     for limit in sorted({k[3] for k in series if k[0] == "dbt"}, key=str):
-        group = {lines: s for (side, fmt, lines, ml), s in series.items()
-                 if side == "dbt" and fmt == "csv" and ml == limit and "median" in s}
+        group = {
+            lines: s
+            for (side, fmt, lines, ml), s in series.items()
+            if side == "dbt" and fmt == "csv" and ml == limit and "median" in s
+        }
         if len(group) < 2:
             continue
         small, large = _judged_span(group)
@@ -522,9 +589,13 @@ def targets(series: dict[tuple, dict]) -> list[str]:
             f"- linear scaling (product, CSV{limit_text}, {size_label(small)} -> "
             f"{size_label(large)}, time less start-up): x{growth:.1f} for x{size_growth:.0f} "
             f"lines (per-line cost x{growth / size_growth:.2f}): "
-            f"**{'met' if growth <= 1.25 * size_growth else 'MISSED'}**")
-    k_eval = {lines: s["models"]["cluster_k_evaluation"] for lines, s in product_csv.items()
-              if "cluster_k_evaluation" in s.get("models", {})}
+            f"**{'met' if growth <= 1.25 * size_growth else 'MISSED'}**"
+        )
+    k_eval = {
+        lines: s["models"]["cluster_k_evaluation"]
+        for lines, s in product_csv.items()
+        if "cluster_k_evaluation" in s.get("models", {})
+    }
     if k_eval:
         shown = ", ".join(f"{size_label(n)} {v:.1f} s" for n, v in sorted(k_eval.items()))
         sizes_k = sorted(k_eval)
@@ -536,13 +607,16 @@ def targets(series: dict[tuple, dict]) -> list[str]:
             small, large = _judged_span(sizes_k)
             ratio = k_eval[large] / max(k_eval[small], 1e-9)
             share = k_eval[large] / product_csv[large]["median"]
-            verdict = ("met" if ratio <= 0.25 * large / small and share <= 0.10 else "MISSED")
-            shown += (f"; x{ratio:.1f} for x{large / small:.0f} lines from {size_label(small)} "
-                      f"to {size_label(large)}, {share:.0%} of the run at {size_label(large)}")
+            verdict = "met" if ratio <= 0.25 * large / small and share <= 0.10 else "MISSED"
+            shown += (
+                f"; x{ratio:.1f} for x{large / small:.0f} lines from {size_label(small)} "
+                f"to {size_label(large)}, {share:.0%} of the run at {size_label(large)}"
+            )
         else:
             verdict = "not judged (one size)"
-        lines_out.append(f"- k selection cost bounded (cluster_k_evaluation): {shown}: "
-                         f"**{verdict}**")
+        lines_out.append(
+            f"- k selection cost bounded (cluster_k_evaluation): {shown}: **{verdict}**"
+        )
     return lines_out
 
 
@@ -559,7 +633,8 @@ def render(runs: list[Run]) -> str:
         "",
         "Time in seconds: median (min-max) over the runs. Peak memory: maximum resident set "
         "size of the process (`/usr/bin/time -v`; dbt runs its Python models in-process), "
-        "in GB.", "",
+        "in GB.",
+        "",
         "Code: digest of the project and library code at the start of the runs (`*`: it "
         "changed during a run; `?`: not recorded); rows are comparable only with the same code.",
         "",
@@ -570,44 +645,70 @@ def render(runs: list[Run]) -> str:
         s = series[key]
         rs = series_runs[key]
         codes = ",".join(sorted({r.code or "?" for r in rs}))
-        out.append(f"| {size_label(key[2])} | {_series_label(key)} | {s['n']} | {_cell_time(s)} "
-                   f"| {_cell_mem(s)} | {codes} | {rs[0].measured_at[:16]} |")
+        out.append(
+            f"| {size_label(key[2])} | {_series_label(key)} | {s['n']} | {_cell_time(s)} "
+            f"| {_cell_mem(s)} | {codes} | {rs[0].measured_at[:16]} |"
+        )
     phased = [k for k in order if "phases" in series[k]]
     if phased:
-        out += ["", "## Product phases (median s, from dbt's run_results.json)", "",
-                "start-up = process start to the first node (interpreter, dbt imports, project "
-                "parse, connection); load+seeds = the on-run-start hooks (checking the vars, loading "
-                "the raw file into raw.online_retail_order_lines_loaded) and the seeds; "
-                "cleaning = staging + intermediate + audit models; "
-                "clustering = the four Python models; tests = every data and unit test; other = "
-                "the remainder (dbt's bookkeeping between nodes, artifacts, exit).", "",
-                "| lines | input | memory_limit | total | " + " | ".join(PHASES) + " |",
-                "| ---: | --- | --- | ---: | " + " | ".join("---:" for _ in PHASES) + " |"]
+        out += [
+            "",
+            "## Product phases (median s, from dbt's run_results.json)",
+            "",
+            "start-up = process start to the first node (interpreter, dbt imports, project "
+            "parse, connection); load+seeds = the on-run-start hooks (checking the vars, loading "
+            "the raw file into raw.online_retail_order_lines_loaded) and the seeds; "
+            "cleaning = staging + intermediate + audit models; "
+            "clustering = the four Python models; tests = every data and unit test; other = "
+            "the remainder (dbt's bookkeeping between nodes, artifacts, exit).",
+            "",
+            "| lines | input | memory_limit | total | " + " | ".join(PHASES) + " |",
+            "| ---: | --- | --- | ---: | " + " | ".join("---:" for _ in PHASES) + " |",
+        ]
         for key in phased:
             s = series[key]
-            out.append(f"| {size_label(key[2])} | {key[1]} | {key[3] or '-'} | "
-                       f"{_fmt_s(s['median'])} | "
-                       + " | ".join(f"{s['phases'][p]:.1f}" for p in PHASES) + " |")
+            out.append(
+                f"| {size_label(key[2])} | {key[1]} | {key[3] or '-'} | "
+                f"{_fmt_s(s['median'])} | "
+                + " | ".join(f"{s['phases'][p]:.1f}" for p in PHASES)
+                + " |"
+            )
         models = sorted({m for k in phased for m in series[k]["models"]})
-        out += ["", "### Product models (median execution s)", "",
-                "| model | " + " | ".join(f"{size_label(k[2])} {k[1]}{' ' + k[3] if k[3] else ''}"
-                                         for k in phased) + " |",
-                "| --- | " + " | ".join("---:" for _ in phased) + " |"]
+        out += [
+            "",
+            "### Product models (median execution s)",
+            "",
+            "| model | "
+            + " | ".join(f"{size_label(k[2])} {k[1]}{' ' + k[3] if k[3] else ''}" for k in phased)
+            + " |",
+            "| --- | " + " | ".join("---:" for _ in phased) + " |",
+        ]
         for model in models:
-            out.append(f"| {model} | " + " | ".join(
-                f"{series[k]['models'].get(model, 0.0):.2f}" for k in phased) + " |")
+            out.append(
+                f"| {model} | "
+                + " | ".join(f"{series[k]['models'].get(model, 0.0):.2f}" for k in phased)
+                + " |"
+            )
     split = [k for k in order if "split" in series[k]]
     if split:
-        out += ["", "## Baselines' own split (median s, as the scripts time themselves)", "",
-                "start-up = interpreter and imports; rfm = reading the file to the RFM table; "
-                "clustering = the shared `run_segmentation` call and writing its output.", "",
-                "| lines | side | input | total | start-up | rfm | clustering |",
-                "| ---: | --- | --- | ---: | ---: | ---: | ---: |"]
+        out += [
+            "",
+            "## Baselines' own split (median s, as the scripts time themselves)",
+            "",
+            "start-up = interpreter and imports; rfm = reading the file to the RFM table; "
+            "clustering = the shared `run_segmentation` call and writing its output.",
+            "",
+            "| lines | side | input | total | start-up | rfm | clustering |",
+            "| ---: | --- | --- | ---: | ---: | ---: | ---: |",
+        ]
         for key in split:
             s = series[key]
-            out.append(f"| {size_label(key[2])} | {SIDE_NAMES[key[0]]} | {key[1]} | "
-                       f"{_fmt_s(s['median'])} | " + " | ".join(
-                           f"{s['split'][p]:.1f}" for p in ("startup", "rfm", "clustering")) + " |")
+            out.append(
+                f"| {size_label(key[2])} | {SIDE_NAMES[key[0]]} | {key[1]} | "
+                f"{_fmt_s(s['median'])} | "
+                + " | ".join(f"{s['split'][p]:.1f}" for p in ("startup", "rfm", "clustering"))
+                + " |"
+            )
     found = targets(series)
     if found:
         out += ["", "## Targets", "", *found]
@@ -616,11 +717,22 @@ def render(runs: list[Run]) -> str:
     out += ["", "## Versions", ""]
     out += [f"- {name}: {value}" for name, value in versions().items()]
     invocations = sorted({r.invocation for rs in series_runs.values() for r in rs})
-    out += ["", "## Reproduce", "", "From the project folder (data is generated into "
-            "`bench/out/data` on first use, seed 42):", "", "```sh"]
+    out += [
+        "",
+        "## Reproduce",
+        "",
+        "From the project folder (data is generated into `bench/out/data` on first use, seed 42):",
+        "",
+        "```sh",
+    ]
     out += invocations
-    out += ["```", "", "One run of each side, as executed (`<tmp>` is a fresh temporary folder):",
-            "", "```sh"]
+    out += [
+        "```",
+        "",
+        "One run of each side, as executed (`<tmp>` is a fresh temporary folder):",
+        "",
+        "```sh",
+    ]
     seen = set()
     for key in order:
         command = series_runs[key][0].command
@@ -633,17 +745,21 @@ def render(runs: list[Run]) -> str:
 
 # ------------------------------------------------------------------------------------------------
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.run",
-                                     description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", default="0.5M,5M", help="comma-separated lines, e.g. 0.5M,5M")
     parser.add_argument("--sides", default=",".join(SIDES), help="notebook,duckdb,dbt")
     parser.add_argument("--formats", default="csv", help="csv,parquet (notebook: csv only)")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--timeout", type=float, default=600.0, help="seconds per run")
-    parser.add_argument("--memory-guard-gb", type=float, default=20.0,
-                        help="stop a run whose process tree passes this resident size (OOM)")
-    parser.add_argument("--memory-limit", default=None,
-                        help="DuckDB memory_limit for the product, e.g. 4GB")
+    parser.add_argument(
+        "--memory-guard-gb",
+        type=float,
+        default=20.0,
+        help="stop a run whose process tree passes this resident size (OOM)",
+    )
+    parser.add_argument(
+        "--memory-limit", default=None, help="DuckDB memory_limit for the product, e.g. 4GB"
+    )
     parser.add_argument("--data-dir", type=Path, default=DATA_DIR)
     parser.add_argument("--results-log", type=Path, default=RESULTS_LOG)
     parser.add_argument("--results-md", type=Path, default=RESULTS_MD)
@@ -657,7 +773,8 @@ def main(argv: list[str] | None = None) -> int:
     sizes = [parse_size(s) for s in args.sizes.split(",")]
     formats = [f.strip() for f in args.formats.split(",")]
     invocation = ".venv/bin/python -m bench.run " + shlex.join(
-        argv if argv is not None else sys.argv[1:])
+        argv if argv is not None else sys.argv[1:]
+    )
     stamp = dt.datetime.now().isoformat(timespec="seconds")
     args.results_log.parent.mkdir(parents=True, exist_ok=True)
     for lines in sizes:
@@ -667,17 +784,28 @@ def main(argv: list[str] | None = None) -> int:
                 if side == "notebook" and fmt != "csv":
                     continue
                 for number in range(1, args.runs + 1):
-                    print(f"{stamp} | {side} {fmt} {size_label(lines)} run {number}/{args.runs}",
-                          flush=True)
+                    print(
+                        f"{stamp} | {side} {fmt} {size_label(lines)} run {number}/{args.runs}",
+                        flush=True,
+                    )
                     record = run_one(
-                        side, fmt, lines, number, memory_limit=args.memory_limit,
-                        timeout=args.timeout, memory_guard_mb=args.memory_guard_gb * 1024,
-                        data_dir=args.data_dir, keep=args.keep,
+                        side,
+                        fmt,
+                        lines,
+                        number,
+                        memory_limit=args.memory_limit,
+                        timeout=args.timeout,
+                        memory_guard_mb=args.memory_guard_gb * 1024,
+                        data_dir=args.data_dir,
+                        keep=args.keep,
                         invocation=f"{invocation}  # {stamp}",
                     )
                     peak = f"{record.peak_rss_mb / 1024:.2f} GB" if record.peak_rss_mb else "-"
-                    print(f"    {record.status} {record.seconds:.1f} s, peak {peak} "
-                          f"{record.detail} {record.kept_dir}", flush=True)
+                    print(
+                        f"    {record.status} {record.seconds:.1f} s, peak {peak} "
+                        f"{record.detail} {record.kept_dir}",
+                        flush=True,
+                    )
                     with open(args.results_log, "a") as handle:
                         handle.write(json.dumps(asdict(record)) + "\n")
                     if record.status in ("timeout", "oom"):

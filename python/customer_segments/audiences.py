@@ -45,9 +45,7 @@ def _file_stem(*parts: str) -> str:
     return "_".join(_SAFE_NAME.sub("_", str(part).lower()).strip("_") for part in parts)
 
 
-def audience_frames(
-    customers: pd.DataFrame, movements: pd.DataFrame
-) -> dict[str, pd.DataFrame]:
+def audience_frames(customers: pd.DataFrame, movements: pd.DataFrame) -> dict[str, pd.DataFrame]:
     """The audiences, by file stem.
 
     Parameters
@@ -67,7 +65,8 @@ def audience_frames(
         downgrade move, each sorted by ``monetary`` (highest first), then ``customer_id``.
     """
     moves = movements[["customer_id", "from_persona", "is_downgrade"]].rename(
-        columns={"from_persona": "moved_from_persona"})
+        columns={"from_persona": "moved_from_persona"}
+    )
     table = customers.merge(moves, on="customer_id", how="left", validate="one_to_one")
     table["is_downgrade"] = table["is_downgrade"].fillna(False).astype(bool)
     columns = [c for c in AUDIENCE_COLUMNS if c in table.columns]
@@ -79,7 +78,8 @@ def audience_frames(
     downgrades = table.loc[table["is_downgrade"]]
     for (origin, target), members in downgrades.groupby(["moved_from_persona", "persona_key"]):
         audiences[_file_stem("downgrade", origin, "to", target)] = members[columns].reset_index(
-            drop=True)
+            drop=True
+        )
     return audiences
 
 
@@ -104,11 +104,13 @@ def export_audiences(warehouse: Path, out_dir: Path, schema: str = "main") -> li
                 raise ValueError(
                     f"warehouse {warehouse} has no table {schema}.{table}: run `make build` first"
                 ) from None
-    audiences = audience_frames(frames["dim_customer_segments"],
-                                frames["fct_segment_movements_latest"])
+    audiences = audience_frames(
+        frames["dim_customer_segments"], frames["fct_segment_movements_latest"]
+    )
     out_dir.mkdir(parents=True, exist_ok=True)
-    final, partial, old = (out_dir / name for name in ("audiences", ".audiences.partial",
-                                                        ".audiences.old"))
+    final, partial, old = (
+        out_dir / name for name in ("audiences", ".audiences.partial", ".audiences.old")
+    )
     shutil.rmtree(partial, ignore_errors=True)
     partial.mkdir()
     written = []

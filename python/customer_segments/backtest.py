@@ -30,12 +30,12 @@ from scipy.stats import rankdata
 
 __all__ = [
     "BACKTEST_SEGMENT_COLUMNS",
-    "backtest_segment_scores",
     "GROUPING_COLUMNS",
     "OUTCOME_COLUMN",
     "REVENUE_COLUMN",
     "as_outcome",
     "auc_standard_error",
+    "backtest_segment_scores",
     "calibration_deciles",
     "cross_fitted_group_rates",
     "evaluate_grouping",
@@ -114,9 +114,9 @@ def auc_standard_error(auc: float, positives: int, negatives: int) -> float:
         return float("nan")
     a = float(auc)
     q1, q2 = a / (2 - a), 2 * a * a / (1 + a)
-    variance = (
-        a * (1 - a) + (positives - 1) * (q1 - a * a) + (negatives - 1) * (q2 - a * a)
-    ) / (positives * negatives)
+    variance = (a * (1 - a) + (positives - 1) * (q1 - a * a) + (negatives - 1) * (q2 - a * a)) / (
+        positives * negatives
+    )
     return float(np.sqrt(max(variance, 0.0)))
 
 
@@ -164,16 +164,22 @@ def evaluate_grouping(
         }
     )
     base_rate = float(data["bought"].mean())
-    table = data.groupby("group_value", sort=True).agg(
-        customers=("bought", "size"),
-        repeat_customers=("bought", "sum"),
-        next_period_revenue=("revenue", "sum"),
-    ).reset_index()
+    table = (
+        data.groupby("group_value", sort=True)
+        .agg(
+            customers=("bought", "size"),
+            repeat_customers=("bought", "sum"),
+            next_period_revenue=("revenue", "sum"),
+        )
+        .reset_index()
+    )
     table["repeat_customers"] = table["repeat_customers"].astype("int64")
     table["repeat_rate"] = table["repeat_customers"] / table["customers"]
     table["revenue_per_customer"] = table["next_period_revenue"] / table["customers"]
     table["lift"] = table["repeat_rate"] / base_rate if base_rate > 0 else np.nan
-    table = table.sort_values(["repeat_rate", "group_value"], ascending=[False, True], kind="stable")
+    table = table.sort_values(
+        ["repeat_rate", "group_value"], ascending=[False, True], kind="stable"
+    )
     return table[list(GROUPING_COLUMNS)].reset_index(drop=True)
 
 
@@ -265,7 +271,9 @@ def evaluate_rankings(
     return pd.DataFrame(
         {
             "ranking": list(scores),
-            "auc": [ranking_auc(frame[column].to_numpy(dtype=float), y) for column in scores.values()],
+            "auc": [
+                ranking_auc(frame[column].to_numpy(dtype=float), y) for column in scores.values()
+            ],
             "base_rate": float(y.mean()) if len(y) else np.nan,
             "customers": len(y),
         }
@@ -334,17 +342,28 @@ def calibration_deciles(probability: object, outcome: object, n_bins: int = 10) 
     if not (np.isfinite(p).all() and (p >= 0).all() and (p <= 1).all()):
         raise ValueError("probability must hold finite values between 0 and 1")
     data = pd.DataFrame({"decile": quantile_scores(p, n_bins), "p": p, "y": y.astype(float)})
-    table = data.groupby("decile", sort=True).agg(
-        customers=("p", "size"),
-        mean_predicted=("p", "mean"),
-        observed_rate=("y", "mean"),
-        min_predicted=("p", "min"),
-        max_predicted=("p", "max"),
-    ).reset_index()
+    table = (
+        data.groupby("decile", sort=True)
+        .agg(
+            customers=("p", "size"),
+            mean_predicted=("p", "mean"),
+            observed_rate=("y", "mean"),
+            min_predicted=("p", "min"),
+            max_predicted=("p", "max"),
+        )
+        .reset_index()
+    )
     table["gap"] = table["observed_rate"] - table["mean_predicted"]
     return table[
-        ["decile", "customers", "mean_predicted", "observed_rate", "gap", "min_predicted",
-         "max_predicted"]
+        [
+            "decile",
+            "customers",
+            "mean_predicted",
+            "observed_rate",
+            "gap",
+            "min_predicted",
+            "max_predicted",
+        ]
     ]
 
 
@@ -383,9 +402,14 @@ def backtest_segment_scores(
     """
     if segments is None:
         dtypes = ["int64", "Int64", "string", "float64", "float64", "bool", "float64", "float64"]
-        return pd.DataFrame({column: pd.Series(dtype=dtype)
-                             for column, dtype in zip(BACKTEST_SEGMENT_COLUMNS, dtypes)})
+        return pd.DataFrame(
+            {
+                column: pd.Series(dtype=dtype)
+                for column, dtype in zip(BACKTEST_SEGMENT_COLUMNS, dtypes, strict=True)
+            }
+        )
     table = segments.copy()
     table["persona_score"] = cross_fitted_group_rates(
-        table["persona_key"], table[OUTCOME_COLUMN], random_state=random_state)
+        table["persona_key"], table[OUTCOME_COLUMN], random_state=random_state
+    )
     return table[list(BACKTEST_SEGMENT_COLUMNS)]

@@ -84,36 +84,83 @@ def build_parser() -> argparse.ArgumentParser:
             "--replace is given."
         ),
     )
-    parser.add_argument("--duckdb", required=True, type=Path, metavar="PATH",
-                        help="DuckDB warehouse file built by dbt (must exist).")
-    parser.add_argument("--rfm-table", default="main.fct_customer_rfm", metavar="TABLE",
-                        help="RFM mart to read, [schema.]table (default: %(default)s).")
-    parser.add_argument("--personas", default="seeds/cluster_personas.csv", metavar="CSV_OR_TABLE",
-                        help="Personas: a CSV file, or a [schema.]table of the DuckDB file "
-                             "(default: %(default)s, relative to the current folder).")
-    parser.add_argument("--k", default="auto", type=_k_value, metavar="auto|INT",
-                        help="Number of clusters, or 'auto' for the documented rule "
-                             "(default: %(default)s).")
-    parser.add_argument("--k-min", default=K_MIN, type=_int_at_least(2), metavar="INT",
-                        help="Smallest candidate k for 'auto' (default: %(default)s).")
-    parser.add_argument("--k-max", default=K_MAX, type=_int_at_least(2), metavar="INT",
-                        help="Largest candidate k for 'auto' (default: %(default)s).")
-    parser.add_argument("--min-customers", default=MIN_CUSTOMERS, type=_int_at_least(3),
-                        metavar="INT",
-                        help="Fewest customers to cluster, the setting cluster_min_customers "
-                             "(default: %(default)s).")
-    parser.add_argument("--random-state", default=42, type=int, metavar="INT",
-                        help="Seed of k-means++ and of the evaluation samples "
-                             "(default: %(default)s).")
-    parser.add_argument("--n-init", default=10, type=int, metavar="INT",
-                        help="k-means++ restarts per fit (default: %(default)s).")
-    parser.add_argument("--schema", default=DEFAULT_SCHEMA, metavar="SCHEMA",
-                        help="Schema to write the tables into, created if needed "
-                             "(default: %(default)s; dbt builds tables of the same names in "
-                             "main).")
-    parser.add_argument("--replace", action="store_true",
-                        help="Overwrite tables or views of these names that this command did "
-                             "not write, e.g. dbt's in --schema main.")
+    parser.add_argument(
+        "--duckdb",
+        required=True,
+        type=Path,
+        metavar="PATH",
+        help="DuckDB warehouse file built by dbt (must exist).",
+    )
+    parser.add_argument(
+        "--rfm-table",
+        default="main.fct_customer_rfm",
+        metavar="TABLE",
+        help="RFM mart to read, [schema.]table (default: %(default)s).",
+    )
+    parser.add_argument(
+        "--personas",
+        default="seeds/cluster_personas.csv",
+        metavar="CSV_OR_TABLE",
+        help="Personas: a CSV file, or a [schema.]table of the DuckDB file "
+        "(default: %(default)s, relative to the current folder).",
+    )
+    parser.add_argument(
+        "--k",
+        default="auto",
+        type=_k_value,
+        metavar="auto|INT",
+        help="Number of clusters, or 'auto' for the documented rule (default: %(default)s).",
+    )
+    parser.add_argument(
+        "--k-min",
+        default=K_MIN,
+        type=_int_at_least(2),
+        metavar="INT",
+        help="Smallest candidate k for 'auto' (default: %(default)s).",
+    )
+    parser.add_argument(
+        "--k-max",
+        default=K_MAX,
+        type=_int_at_least(2),
+        metavar="INT",
+        help="Largest candidate k for 'auto' (default: %(default)s).",
+    )
+    parser.add_argument(
+        "--min-customers",
+        default=MIN_CUSTOMERS,
+        type=_int_at_least(3),
+        metavar="INT",
+        help="Fewest customers to cluster, the setting cluster_min_customers "
+        "(default: %(default)s).",
+    )
+    parser.add_argument(
+        "--random-state",
+        default=42,
+        type=int,
+        metavar="INT",
+        help="Seed of k-means++ and of the evaluation samples (default: %(default)s).",
+    )
+    parser.add_argument(
+        "--n-init",
+        default=10,
+        type=int,
+        metavar="INT",
+        help="k-means++ restarts per fit (default: %(default)s).",
+    )
+    parser.add_argument(
+        "--schema",
+        default=DEFAULT_SCHEMA,
+        metavar="SCHEMA",
+        help="Schema to write the tables into, created if needed "
+        "(default: %(default)s; dbt builds tables of the same names in "
+        "main).",
+    )
+    parser.add_argument(
+        "--replace",
+        action="store_true",
+        help="Overwrite tables or views of these names that this command did "
+        "not write, e.g. dbt's in --schema main.",
+    )
     return parser
 
 
@@ -268,8 +315,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             rfm = _read_table(connection, args.rfm_table, "RFM table", args.duckdb)
             personas = _read_personas(connection, args.personas, args.duckdb)
             tables = run_segmentation(
-                rfm, personas, k=args.k, random_state=args.random_state, n_init=args.n_init,
-                k_min=args.k_min, k_max=args.k_max, min_customers=args.min_customers,
+                rfm,
+                personas,
+                k=args.k,
+                random_state=args.random_state,
+                n_init=args.n_init,
+                k_min=args.k_min,
+                k_max=args.k_max,
+                min_customers=args.min_customers,
             )
             _write_tables(connection, args.schema, tables, _comment(args))
     except (ValueError, duckdb.Error, OSError) as error:

@@ -162,8 +162,10 @@ def clustered_customers(
         Bad input, or fewer than ``min_customers`` clustered customers (naming both numbers and
         the setting ``cluster_min_customers``).
     """
-    if isinstance(min_customers, bool) or not isinstance(min_customers, (int, np.integer)) or (
-        min_customers < 3
+    if (
+        isinstance(min_customers, bool)
+        or not isinstance(min_customers, (int, np.integer))
+        or (min_customers < 3)
     ):
         raise ValueError(f"cluster_min_customers must be an integer >= 3, got {min_customers!r}")
     rfm = _sorted_customers(rfm)
@@ -309,7 +311,10 @@ def build_k_evaluation(
         def count_unnamed(rows: np.ndarray, labels: np.ndarray) -> int:
             sample = measures.iloc[rows].reset_index(drop=True)
             names = name_clusters(
-                median_profiles(sample, labels), personas, reference, settings,
+                median_profiles(sample, labels),
+                personas,
+                reference,
+                settings,
                 member_shares(sample, labels, personas, reference, settings),
                 min_share_meeting_conditions,
             )
@@ -324,7 +329,8 @@ def build_k_evaluation(
     if backtest_rfm is not None:
         multiplier = (
             float(ordered_params(params)["fence_multiplier"].iloc[0])
-            if fence_multiplier is None else fence_multiplier
+            if fence_multiplier is None
+            else fence_multiplier
         )
         backtest = _backtest_sample(
             backtest_rfm, personas, min_customers, multiplier, feature_specs(params)
@@ -542,16 +548,25 @@ def build_backtest_segments(
     )
     evaluation = pd.DataFrame({"k": [int(k)], "is_chosen": [True]})
     centroids = build_centroids(
-        backtest_rfm, params, evaluation, personas, settings=settings,
-        random_state=random_state, n_init=n_init, min_customers=min_customers,
+        backtest_rfm,
+        params,
+        evaluation,
+        personas,
+        settings=settings,
+        random_state=random_state,
+        n_init=n_init,
+        min_customers=min_customers,
         min_share_meeting_conditions=min_share_meeting_conditions,
     )
     labels = build_customer_clusters(backtest_rfm, params, centroids, personas)
-    outcomes = [c for c in ("has_next_period_purchase", "next_period_revenue")
-                if c in backtest_rfm.columns]
+    outcomes = [
+        c for c in ("has_next_period_purchase", "next_period_revenue") if c in backtest_rfm.columns
+    ]
     if outcomes:
         labels = labels.merge(
-            backtest_rfm[["customer_id", *outcomes]], on="customer_id", how="left",
+            backtest_rfm[["customer_id", *outcomes]],
+            on="customer_id",
+            how="left",
             validate="one_to_one",
         )
     return labels
@@ -621,8 +636,14 @@ def run_segmentation(
         stability_sample_size=stability_sample_size,
     )
     centroids = build_centroids(
-        rfm, params, evaluation, personas, settings=settings, random_state=random_state,
-        n_init=n_init, min_customers=min_customers,
+        rfm,
+        params,
+        evaluation,
+        personas,
+        settings=settings,
+        random_state=random_state,
+        n_init=n_init,
+        min_customers=min_customers,
         min_share_meeting_conditions=min_share_meeting_conditions,
     )
     return {

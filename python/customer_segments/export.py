@@ -102,14 +102,26 @@ def export_marts(
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m customer_segments.export",
-        description=("Write Parquet copies of the segment marts for BI tools, and the "
-                     "audiences (one CSV and Parquet file per persona and per downgrade move) "
-                     "into <out>/audiences."),
+        description=(
+            "Write Parquet copies of the segment marts for BI tools, and the "
+            "audiences (one CSV and Parquet file per persona and per downgrade move) "
+            "into <out>/audiences."
+        ),
     )
-    parser.add_argument("--duckdb", type=Path, default=Path("segments.duckdb"), metavar="PATH",
-                        help="warehouse file (default: segments.duckdb)")
-    parser.add_argument("--out", type=Path, default=Path("exports"), metavar="DIR",
-                        help="folder for the Parquet files (default: exports)")
+    parser.add_argument(
+        "--duckdb",
+        type=Path,
+        default=Path("segments.duckdb"),
+        metavar="PATH",
+        help="warehouse file (default: segments.duckdb)",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=Path("exports"),
+        metavar="DIR",
+        help="folder for the Parquet files (default: exports)",
+    )
     parser.add_argument("--schema", default="main", help="schema of the marts (default: main)")
     args = parser.parse_args(argv)
     try:

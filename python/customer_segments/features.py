@@ -74,9 +74,9 @@ import pandas as pd
 
 __all__ = [
     "DEFAULT_FEATURES",
-    "FeatureSpec",
     "DEFAULT_FENCE_MULTIPLIER",
     "PARAM_COLUMNS",
+    "FeatureSpec",
     "feature_specs",
     "fit_feature_transform",
     "inverse_transform_features",
@@ -173,8 +173,9 @@ def feature_specs(table: pd.DataFrame) -> tuple[FeatureSpec, ...]:
         raise ValueError("the feature list has no features")
     ordered = table.sort_values("feature_position", kind="stable")
     return tuple(
-        FeatureSpec(str(row.feature), str(row.source_column), str(row.transform),
-                    bool(row.floor_negative))
+        FeatureSpec(
+            str(row.feature), str(row.source_column), str(row.transform), bool(row.floor_negative)
+        )
         for row in ordered.itertuples()
     )
 
@@ -299,9 +300,11 @@ def fit_feature_transform(
     ValueError
         Missing columns, NaN, negative values where not allowed, a bad multiplier or transform.
     """
-    if isinstance(fence_multiplier, bool) or not np.isfinite(float(fence_multiplier)) or float(
-        fence_multiplier
-    ) <= 0:
+    if (
+        isinstance(fence_multiplier, bool)
+        or not np.isfinite(float(fence_multiplier))
+        or float(fence_multiplier) <= 0
+    ):
         raise ValueError(f"fence_multiplier must be a number > 0, got {fence_multiplier!r}")
     unknown = sorted({f.transform for f in features} - set(_TRANSFORMS))
     if unknown:
@@ -362,7 +365,9 @@ def ordered_params(params: pd.DataFrame) -> pd.DataFrame:
     numeric = params[["clip_lower", "clip_upper", "center", "scale"]].to_numpy(dtype=float)
     if not np.isfinite(numeric).all() or (params["scale"].to_numpy(dtype=float) <= 0).any():
         raise ValueError("the feature transform table has missing bounds or a non-positive scale")
-    if (params["clip_lower"].to_numpy(dtype=float) > params["clip_upper"].to_numpy(dtype=float)).any():
+    if (
+        params["clip_lower"].to_numpy(dtype=float) > params["clip_upper"].to_numpy(dtype=float)
+    ).any():
         raise ValueError("the feature transform table has a clip_lower above its clip_upper")
     return params.sort_values("feature_position", kind="stable").reset_index(drop=True)
 

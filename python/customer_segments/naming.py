@@ -174,7 +174,7 @@ def name_clusters(
             thresholds[None, :],
             [c.operator for c in rule],
         )
-        for rule, (_, thresholds) in zip(rules, results)
+        for rule, (_, thresholds) in zip(rules, results, strict=True)
     ]
     margin = np.column_stack([m.clip(max=1.0).mean(axis=1) for m in margins])
     # Integer priority positions dominate; the margin term (in [0, 0.5 / k) per cluster, so
@@ -184,7 +184,7 @@ def name_clusters(
     big = float(n_personas * k + 1)
     cost = np.where(eligible, np.arange(n_personas)[None, :] - tie_break, big)
     rows, cols = linear_sum_assignment(cost)
-    assigned = {int(r): int(c) for r, c in zip(rows, cols) if eligible[r, c]}
+    assigned = {int(r): int(c) for r, c in zip(rows, cols, strict=True) if eligible[r, c]}
     owner = {c: r for r, c in assigned.items()}
 
     records = []
@@ -194,13 +194,15 @@ def name_clusters(
         own = assigned.get(i)
         if own is not None:
             persona = pool.iloc[own]
-            met, thresholds = results[own]
+            _, thresholds = results[own]
             texts = [
                 describe_condition(c, float(profile[c.measure]), t)
-                for c, t in zip(rules[own], thresholds)
+                for c, t in zip(rules[own], thresholds, strict=True)
             ]
-            members = "" if np.isnan(share[i, own]) else (
-                f"; {share[i, own]:.0%} of its members meet all of them"
+            members = (
+                ""
+                if np.isnan(share[i, own])
+                else (f"; {share[i, own]:.0%} of its members meet all of them")
             )
             record = {
                 "persona_key": str(persona["persona_key"]),
@@ -238,16 +240,29 @@ def name_clusters(
                         for j in taken
                     )
                     + ", which fit other clusters better"
-                    if taken else "meets the conditions of no persona"
+                    if taken
+                    else "meets the conditions of no persona"
                     + _few_members(i, median_meets, share, threshold, pool)
                 ),
             }
         record["runner_up_persona_key"], record["runner_up_reason"] = _runner_up(
-            i, own, eligible, pool, rules, results, margins, profile, owner, cluster_ids,
-            median_meets, share, threshold,
+            i,
+            own,
+            eligible,
+            pool,
+            rules,
+            results,
+            margins,
+            profile,
+            owner,
+            cluster_ids,
+            median_meets,
+            share,
+            threshold,
         )
-        records.append({"cluster_id": int(cluster_id), "eligible_persona_keys": ", ".join(met_keys),
-                        **record})
+        records.append(
+            {"cluster_id": int(cluster_id), "eligible_persona_keys": ", ".join(met_keys), **record}
+        )
     return pd.DataFrame(records, columns=list(NAMING_COLUMNS))
 
 
@@ -258,10 +273,14 @@ def _few_members(
     short = [j for j in range(len(pool)) if median_meets[i, j]]
     if not short:
         return ""
-    return "; its median customer meets " + ", ".join(
-        f"{pool.at[j, 'persona_key']} but only {share[i, j]:.0%} of its members do"
-        for j in short
-    ) + f" (at least {threshold:.0%} needed)"
+    return (
+        "; its median customer meets "
+        + ", ".join(
+            f"{pool.at[j, 'persona_key']} but only {share[i, j]:.0%} of its members do"
+            for j in short
+        )
+        + f" (at least {threshold:.0%} needed)"
+    )
 
 
 def _shortfall(margins: np.ndarray, met: np.ndarray, thresholds: np.ndarray) -> float:
@@ -315,14 +334,13 @@ def _runner_up(
             f"fails {key}: its median customer meets every condition but only "
             f"{share[i, j]:.0%} of its members do (at least {threshold:.0%} needed)"
         )
-    shortfall = {
-        j: _shortfall(margins[j][i], results[j][0][i], results[j][1]) for j in candidates
-    }
+    shortfall = {j: _shortfall(margins[j][i], results[j][0][i], results[j][1]) for j in candidates}
     j = min(candidates, key=lambda c: (shortfall[c], c))
     key = str(pool.at[j, "persona_key"])
     met, thresholds = results[j]
     failed = [
         describe_condition(c, float(profile[c.measure]), t, met=False)
-        for c, t, ok in zip(rules[j], thresholds, met[i]) if not ok
+        for c, t, ok in zip(rules[j], thresholds, met[i], strict=True)
+        if not ok
     ]
     return key, f"fails {key}: " + "; ".join(failed)

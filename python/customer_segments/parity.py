@@ -82,7 +82,9 @@ def _columns(connection: duckdb.DuckDBPyConnection, relation: str) -> dict[str, 
     }
 
 
-def compare_builds(left: str, right: str, tables: tuple[str, ...] = DEFAULT_TABLES) -> list[TableDiff]:
+def compare_builds(
+    left: str, right: str, tables: tuple[str, ...] = DEFAULT_TABLES
+) -> list[TableDiff]:
     """Compare ``tables`` of two builds; see the module docstring."""
     connection = duckdb.connect()
     connection.execute("set TimeZone = 'UTC'")
@@ -104,7 +106,8 @@ def compare_builds(left: str, right: str, tables: tuple[str, ...] = DEFAULT_TABL
         shared = [name for name in left_columns if name in right_columns]
         select_list = ", ".join(
             f'cast("{name}" as timestamp) as "{name}"'
-            if left_columns[name] == "TIMESTAMP" else f'"{name}"'
+            if left_columns[name] == "TIMESTAMP"
+            else f'"{name}"'
             for name in shared
         )
         left_rows = f"select {select_list} from {left_tables[table]}"
@@ -117,10 +120,13 @@ def compare_builds(left: str, right: str, tables: tuple[str, ...] = DEFAULT_TABL
         ).fetchone()
         diffs.append(TableDiff(table, *counts, problems))
         if counts[2] or counts[3]:
-            for label, first, second in (("left", left_rows, right_rows),
-                                         ("right", right_rows, left_rows)):
+            for label, first, second in (
+                ("left", left_rows, right_rows),
+                ("right", right_rows, left_rows),
+            ):
                 sample = connection.execute(
-                    f"select * from ({first} except all {second}) limit 3").fetchall()
+                    f"select * from ({first} except all {second}) limit 3"
+                ).fetchall()
                 for row in sample:
                     print(f"  {table} only {label}: {row}")
     return diffs
@@ -133,15 +139,20 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("left", help="duckdb:PATH or spark:WAREHOUSE_DIR")
     parser.add_argument("right", help="duckdb:PATH or spark:WAREHOUSE_DIR")
-    parser.add_argument("--tables", default=",".join(DEFAULT_TABLES),
-                        help="comma-separated table names (default: seeds to fct_customer_rfm)")
+    parser.add_argument(
+        "--tables",
+        default=",".join(DEFAULT_TABLES),
+        help="comma-separated table names (default: seeds to fct_customer_rfm)",
+    )
     args = parser.parse_args(argv)
     diffs = compare_builds(args.left, args.right, tuple(args.tables.split(",")))
     for diff in diffs:
         status = "equal" if diff.equal else "DIFFERENT"
-        print(f"{diff.table:36} {status:9} rows {diff.rows_left:>9,} / {diff.rows_right:>9,}"
-              f"  only left {diff.only_left:,}  only right {diff.only_right:,}"
-              + "".join(f"\n  column {problem}" for problem in diff.column_problems))
+        print(
+            f"{diff.table:36} {status:9} rows {diff.rows_left:>9,} / {diff.rows_right:>9,}"
+            f"  only left {diff.only_left:,}  only right {diff.only_right:,}"
+            + "".join(f"\n  column {problem}" for problem in diff.column_problems)
+        )
     different = sum(not diff.equal for diff in diffs)
     print(f"{len(diffs) - different} equal, {different} different")
     return 1 if different else 0

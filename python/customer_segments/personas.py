@@ -68,13 +68,13 @@ import pandas as pd
 
 __all__ = [
     "BASE_MEASURES",
-    "Condition",
     "MEASURES",
     "MIN_PURCHASE_GAP_DAYS",
     "PERSONA_COLUMNS",
-    "PersonaSettings",
     "REQUIRED_PERSONA_KEYS",
     "STATISTICS",
+    "Condition",
+    "PersonaSettings",
     "condition_results",
     "customer_measures",
     "describe_condition",
@@ -111,7 +111,12 @@ PERSONA_COLUMNS: tuple[str, ...] = (
     "conditions",
 )
 REQUIRED_PERSONA_KEYS: tuple[str, ...] = (
-    "high_value", "at_risk", "occasional", "new", "refunded", "no_purchase",
+    "high_value",
+    "at_risk",
+    "occasional",
+    "new",
+    "refunded",
+    "no_purchase",
 )
 _CONDITION = re.compile(
     r"^\s*(?P<measure>[a-z_][a-z0-9_]*)\s*(?P<operator><=|>=|<|>|=)\s*"
@@ -209,7 +214,9 @@ def parse_rule(rule: str) -> tuple[Condition, ...]:
             )
         measure, reference = match["measure"], match["reference"]
         if measure not in MEASURES:
-            raise ValueError(f"unknown measure {measure!r} in {part!r}; known: {', '.join(MEASURES)}")
+            raise ValueError(
+                f"unknown measure {measure!r} in {part!r}; known: {', '.join(MEASURES)}"
+            )
         if not (_NUMBER.match(reference) or reference in settings or reference in references):
             raise ValueError(
                 f"unknown reference {reference!r} in {part!r}: use a number, a setting "
@@ -374,7 +381,9 @@ def population_reference(measures: pd.DataFrame) -> dict[str, float]:
         values = measures[measure].to_numpy(dtype=float)
         values = values[np.isfinite(values)]
         for name, q in STATISTICS.items():
-            reference[f"{name}_{measure}"] = float(np.quantile(values, q)) if len(values) else np.nan
+            reference[f"{name}_{measure}"] = (
+                float(np.quantile(values, q)) if len(values) else np.nan
+            )
     return reference
 
 
@@ -399,9 +408,17 @@ def condition_results(
         x = values[condition.measure].to_numpy(dtype=float)
         t = thresholds[j]
         with np.errstate(invalid="ignore"):
-            met[:, j] = {
-                "<": x < t, "<=": x <= t, ">": x > t, ">=": x >= t, "=": x == t,
-            }[condition.operator] & np.isfinite(x) & np.isfinite(t)
+            met[:, j] = (
+                {
+                    "<": x < t,
+                    "<=": x <= t,
+                    ">": x > t,
+                    ">=": x >= t,
+                    "=": x == t,
+                }[condition.operator]
+                & np.isfinite(x)
+                & np.isfinite(t)
+            )
     return met, thresholds
 
 
@@ -410,7 +427,7 @@ def format_value(value: float) -> str:
     if not np.isfinite(value):
         return "n/a"
     if abs(value - round(value)) < 1e-9:
-        return f"{int(round(value)):,}"
+        return f"{round(value):,}"
     return f"{value:,.2f}"
 
 

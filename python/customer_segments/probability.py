@@ -70,14 +70,14 @@ from customer_segments.personas import customer_measures
 __all__ = [
     "CANDIDATES",
     "COMPARISON_COLUMNS",
-    "MAX_TRAIN_CUSTOMERS",
     "FEATURE_COLUMNS",
+    "MAX_TRAIN_CUSTOMERS",
+    "PROBABILITY_COLUMNS",
     "build_purchase_probability",
     "choose_purchase_model",
     "compare_purchase_models",
     "fit_purchase_model",
     "make_purchase_model",
-    "PROBABILITY_COLUMNS",
     "model_comparison_table",
     "predict_purchase_probability",
     "purchase_features",
@@ -164,8 +164,13 @@ def make_purchase_model(method: str, random_state: int = 42) -> Pipeline:
             select,
             SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True),
             ColumnTransformer(
-                [("splines", SplineTransformer(n_knots=5, degree=3, extrapolation="constant"),
-                  list(range(len(features))))],
+                [
+                    (
+                        "splines",
+                        SplineTransformer(n_knots=5, degree=3, extrapolation="constant"),
+                        list(range(len(features))),
+                    )
+                ],
                 remainder="passthrough",
             ),
             LogisticRegression(C=1.0, solver="newton-cholesky", max_iter=200),
@@ -244,8 +249,13 @@ def fit_purchase_model(
 
     At most ``max_train_customers`` customers (a deterministic sample) are used.
     """
-    return _fit(make_purchase_model(method, random_state), purchase_features(train),
-                _labels(train, "training"), max_train_customers, random_state)
+    return _fit(
+        make_purchase_model(method, random_state),
+        purchase_features(train),
+        _labels(train, "training"),
+        max_train_customers,
+        random_state,
+    )
 
 
 def predict_purchase_probability(model: Pipeline, rfm: pd.DataFrame) -> np.ndarray:
@@ -314,8 +324,11 @@ def compare_purchase_models(
         X_train, y_train = purchase_features(train), _labels(train, "training")
         for method in methods:
             model = _fit(
-                make_purchase_model(method, random_state), X_train, y_train,
-                max_train_customers, random_state,
+                make_purchase_model(method, random_state),
+                X_train,
+                y_train,
+                max_train_customers,
+                random_state,
             )
             predictions[method] = _predict(model, X_test)
         validation, n_train = "out_of_time", len(train)
@@ -326,8 +339,11 @@ def compare_purchase_models(
             p = np.empty(len(test))
             for inside, outside in splits:
                 model = _fit(
-                    make_purchase_model(method, random_state), X_test.iloc[inside],
-                    y_test[inside], max_train_customers, random_state,
+                    make_purchase_model(method, random_state),
+                    X_test.iloc[inside],
+                    y_test[inside],
+                    max_train_customers,
+                    random_state,
                 )
                 p[outside] = _predict(model, X_test.iloc[outside])
             predictions[method] = p
@@ -335,8 +351,12 @@ def compare_purchase_models(
     if max_train_customers is not None:
         n_train = min(n_train, int(max_train_customers))
     rows = [
-        {**_scores(m, predictions[m], y_test), "validation": validation,
-         "train_customers": n_train, "test_customers": len(test)}
+        {
+            **_scores(m, predictions[m], y_test),
+            "validation": validation,
+            "train_customers": n_train,
+            "test_customers": len(test),
+        }
         for m in methods
     ]
     return pd.DataFrame(rows, columns=list(COMPARISON_COLUMNS)), predictions
@@ -393,7 +413,10 @@ def build_purchase_probability(
         customer, for the AUC and the calibration deciles of the backtest.
     """
     comparison, predictions = compare_purchase_models(
-        earlier, recent, methods=methods, random_state=random_state,
+        earlier,
+        recent,
+        methods=methods,
+        random_state=random_state,
         max_train_customers=max_train_customers,
     )
     method, reason = choose_purchase_model(comparison)
@@ -416,7 +439,6 @@ def build_purchase_probability(
             }
         ),
     }
-
 
 
 # purchase_probabilities: one row per customer and use of the chosen method.
@@ -459,26 +481,39 @@ def purchase_probabilities(
     frames = []
 
     def rows(role: str, validation: str, customers: pd.DataFrame, p: np.ndarray) -> pd.DataFrame:
-        return pd.DataFrame({
-            "snapshot_role": role,
-            "validation": validation,
-            "customer_id": customers["customer_id"].to_numpy(),
-            "method": method,
-            "next_purchase_probability": np.asarray(p, dtype=float),
-        })
+        return pd.DataFrame(
+            {
+                "snapshot_role": role,
+                "validation": validation,
+                "customer_id": customers["customer_id"].to_numpy(),
+                "method": method,
+                "next_purchase_probability": np.asarray(p, dtype=float),
+            }
+        )
 
     production = fit_purchase_model(recent, method, random_state, max_train_customers)
-    frames.append(rows("as_of_date", "production", current,
-                       predict_purchase_probability(production, current)))
+    frames.append(
+        rows("as_of_date", "production", current, predict_purchase_probability(production, current))
+    )
     _, cross_validated = compare_purchase_models(
-        None, recent, methods=[method], random_state=random_state, n_folds=n_folds,
+        None,
+        recent,
+        methods=[method],
+        random_state=random_state,
+        n_folds=n_folds,
         max_train_customers=max_train_customers,
     )
     frames.append(rows("backtest_cutoff", "cross_validation", recent, cross_validated[method]))
     if earlier is not None:
         backtest = fit_purchase_model(earlier, method, random_state, max_train_customers)
-        frames.append(rows("backtest_cutoff", "out_of_time", recent,
-                           predict_purchase_probability(backtest, recent)))
+        frames.append(
+            rows(
+                "backtest_cutoff",
+                "out_of_time",
+                recent,
+                predict_purchase_probability(backtest, recent),
+            )
+        )
     table = pd.concat(frames, ignore_index=True)
     return table.sort_values(
         ["snapshot_role", "validation", "customer_id"], kind="stable"
@@ -509,13 +544,20 @@ def model_comparison_table(
     """
     if test is None:
         dtypes = ["string", "string", *["float64"] * 6, "int64", "int64"]
-        table = pd.DataFrame({column: pd.Series(dtype=dtype)
-                              for column, dtype in zip(COMPARISON_COLUMNS, dtypes)})
+        table = pd.DataFrame(
+            {
+                column: pd.Series(dtype=dtype)
+                for column, dtype in zip(COMPARISON_COLUMNS, dtypes, strict=True)
+            }
+        )
         table["is_chosen"] = pd.Series(dtype="bool")
         table["reason"] = pd.Series(dtype="string")
         return table
     comparison, _ = compare_purchase_models(
-        train, test, methods=methods, random_state=random_state,
+        train,
+        test,
+        methods=methods,
+        random_state=random_state,
         max_train_customers=max_train_customers,
     )
     method, reason = choose_purchase_model(comparison)

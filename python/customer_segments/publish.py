@@ -114,7 +114,11 @@ def _remove_leftovers(warehouse: Path) -> list[Path]:
     every work folder found belongs to a dead one.
     """
     removed = []
-    patterns = [f".{warehouse.name}.build-*", f"{warehouse.name}.building", f"{warehouse.name}.building.wal"]
+    patterns = [
+        f".{warehouse.name}.build-*",
+        f"{warehouse.name}.building",
+        f"{warehouse.name}.building.wal",
+    ]
     for pattern in patterns:
         for path in warehouse.parent.glob(pattern):
             if path.is_dir():
@@ -140,7 +144,9 @@ def _table_counts(connection: duckdb.DuckDBPyConnection, tables: Sequence[str]) 
             counts[table] = -1
             continue
         schema, name = table.split(".", 1)
-        counts[table] = connection.execute(f'select count(*) from "{schema}"."{name}"').fetchall()[0][0]
+        counts[table] = connection.execute(f'select count(*) from "{schema}"."{name}"').fetchall()[
+            0
+        ][0]
     return counts
 
 
@@ -158,7 +164,8 @@ def _check_work_file(work: Path, expected: Mapping[str, int]) -> None:
     ]
     if wrong:
         raise BuildFailed(
-            "the work file does not hold what the build made: " + "; ".join(wrong[:5])
+            "the work file does not hold what the build made: "
+            + "; ".join(wrong[:5])
             + (f" and {len(wrong) - 5} more" if len(wrong) > 5 else "")
         )
 
@@ -199,7 +206,8 @@ def dbt_build(
         # not to the production build; the data tests still gate the publish.
         args = [
             "build",
-            "--exclude-resource-type", "unit_test",
+            "--exclude-resource-type",
+            "unit_test",
             *(["--project-dir", str(project_dir)] if project_dir else []),
             *dbt_args,
         ]
@@ -310,10 +318,16 @@ def main(argv: list[str] | None = None) -> int:
         metavar="PATH",
         help="published DuckDB file (default: $SEGMENTS_DUCKDB_PATH or segments.duckdb)",
     )
-    parser.add_argument("--project-dir", type=Path, default=None, metavar="DIR",
-                        help="dbt project folder (default: current folder)")
-    parser.add_argument("dbt_args", nargs=argparse.REMAINDER,
-                        help="arguments for dbt build, after --")
+    parser.add_argument(
+        "--project-dir",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="dbt project folder (default: current folder)",
+    )
+    parser.add_argument(
+        "dbt_args", nargs=argparse.REMAINDER, help="arguments for dbt build, after --"
+    )
     args = parser.parse_args(argv)
     dbt_args = args.dbt_args[1:] if args.dbt_args[:1] == ["--"] else args.dbt_args
     return build_and_publish(args.warehouse, dbt_args, args.project_dir)

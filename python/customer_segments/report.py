@@ -159,47 +159,107 @@ REQUIRED_COLUMNS: dict[tuple[str, str], tuple[str, ...]] = {
     ("schema", "cluster_k_evaluation"): ("k", "inertia", "silhouette", "is_chosen", "reason"),
     ("schema", "cluster_centroids"): ("cluster_id", "persona_key", "customer_count"),
     ("schema", "dim_customer_segments"): (
-        "customer_id", "persona_key", "recency_days", "frequency", "monetary",
-        "recency_score", "frequency_score", "as_of_date",
+        "customer_id",
+        "persona_key",
+        "recency_days",
+        "frequency",
+        "monetary",
+        "recency_score",
+        "frequency_score",
+        "as_of_date",
     ),
     ("schema", "fct_segment_summary"): (
-        "persona_key", "persona_name", "persona_description", "persona_recommended_action",
-        "customer_count", "customer_share", "revenue", "revenue_share", "median_recency_days",
-        "median_frequency", "median_monetary", "top_rfm_segments",
+        "persona_key",
+        "persona_name",
+        "persona_description",
+        "persona_recommended_action",
+        "customer_count",
+        "customer_share",
+        "revenue",
+        "revenue_share",
+        "median_recency_days",
+        "median_frequency",
+        "median_monetary",
+        "top_rfm_segments",
     ),
     ("reference_schema", "rfm_segment_grid"): (
-        "recency_score", "frequency_score", "rfm_segment_key",
+        "recency_score",
+        "frequency_score",
+        "rfm_segment_key",
     ),
     ("reference_schema", "rfm_segments"): ("rfm_segment_key", "rfm_segment"),
     ("reference_schema", "cluster_personas"): ("persona_key", "display_name"),
     # The backtest: without one, each holds one row with is_computed false and the reason.
     ("schema", "fct_segment_backtest"): (
-        "grouping", "segment_key", "customers", "repeat_customers", "repeat_rate",
-        "next_period_revenue", "revenue_per_customer", "base_rate", "lift", "horizon_days",
-        "is_computed", "not_computed_reason", "cutoff_date",
+        "grouping",
+        "segment_key",
+        "customers",
+        "repeat_customers",
+        "repeat_rate",
+        "next_period_revenue",
+        "revenue_per_customer",
+        "base_rate",
+        "lift",
+        "horizon_days",
+        "is_computed",
+        "not_computed_reason",
+        "cutoff_date",
     ),
     ("schema", "fct_backtest_summary"): (
-        "ranking", "method", "customers", "repeat_customers", "base_rate", "auc",
-        "horizon_days", "is_computed", "not_computed_reason", "cutoff_date",
+        "ranking",
+        "method",
+        "customers",
+        "repeat_customers",
+        "base_rate",
+        "auc",
+        "horizon_days",
+        "is_computed",
+        "not_computed_reason",
+        "cutoff_date",
     ),
     ("schema", "fct_backtest_calibration"): (
-        "validation", "decile", "customers", "mean_predicted", "observed_rate",
-        "is_computed", "not_computed_reason",
+        "validation",
+        "decile",
+        "customers",
+        "mean_predicted",
+        "observed_rate",
+        "is_computed",
+        "not_computed_reason",
     ),
     ("schema", "fct_backtest_gains"): (
-        "ranking", "step", "share_contacted", "share_of_buyers_found",
-        "is_computed", "not_computed_reason",
+        "ranking",
+        "step",
+        "share_contacted",
+        "share_of_buyers_found",
+        "is_computed",
+        "not_computed_reason",
     ),
     ("schema", "fct_purchase_model_comparison"): (
-        "method", "reason", "auc", "brier_score", "log_loss", "max_abs_decile_gap", "is_chosen",
+        "method",
+        "reason",
+        "auc",
+        "brier_score",
+        "log_loss",
+        "max_abs_decile_gap",
+        "is_chosen",
     ),
     # The history: one snapshot only (history_months = 0) leaves the transitions empty.
     ("schema", "fct_segment_transitions"): (
-        "grouping", "from_persona", "to_persona", "customers", "revenue_at_stake",
-        "is_move", "from_snapshot_date", "to_snapshot_date",
+        "grouping",
+        "from_persona",
+        "to_persona",
+        "customers",
+        "revenue_at_stake",
+        "is_move",
+        "from_snapshot_date",
+        "to_snapshot_date",
     ),
     ("schema", "fct_segment_drift"): (
-        "drift_kind", "drift_key", "drift_value", "psi_threshold", "refit_recommended",
+        "drift_kind",
+        "drift_key",
+        "drift_value",
+        "psi_threshold",
+        "refit_recommended",
         "snapshot_date",
     ),
 }
@@ -362,6 +422,7 @@ Section = FigureSection | TableSection | NoteSection
 # Loading
 # --------------------------------------------------------------------------------------------
 
+
 def _identifier(part: str) -> str:
     return '"' + part.replace('"', '""') + '"'
 
@@ -449,6 +510,7 @@ def load_tables(
 # Personas: one order and one colour each, shared by every figure
 # --------------------------------------------------------------------------------------------
 
+
 def persona_order(summary: pd.DataFrame) -> list[str]:
     """Persona keys by descending revenue, ties by key: the order of every legend and bar."""
     ordered = summary.assign(_revenue=summary["revenue"].astype(float)).sort_values(
@@ -457,9 +519,7 @@ def persona_order(summary: pd.DataFrame) -> list[str]:
     return ordered["persona_key"].astype(str).tolist()
 
 
-def persona_colors(
-    order: Sequence[str], extra: Sequence[str] = ()
-) -> dict[str, tuple[float, ...]]:
+def persona_colors(order: Sequence[str], extra: Sequence[str] = ()) -> dict[str, tuple[float, ...]]:
     """A colour per persona key, from ``tab10`` (``tab20`` beyond ten personas).
 
     Keys of ``extra`` that are not in ``order`` (a persona of an earlier snapshot that no
@@ -477,7 +537,9 @@ def persona_colors(
 
 
 def _persona_names(summary: pd.DataFrame) -> dict[str, str]:
-    return dict(zip(summary["persona_key"].astype(str), summary["persona_name"].astype(str)))
+    return dict(
+        zip(summary["persona_key"].astype(str), summary["persona_name"].astype(str), strict=True)
+    )
 
 
 def _chosen_row(k_evaluation: pd.DataFrame) -> pd.Series:
@@ -487,6 +549,7 @@ def _chosen_row(k_evaluation: pd.DataFrame) -> pd.Series:
 # --------------------------------------------------------------------------------------------
 # Figures
 # --------------------------------------------------------------------------------------------
+
 
 def k_selection_figure(k_evaluation: pd.DataFrame) -> Figure:
     """Inertia and silhouette by candidate k, the chosen k marked in both panels.
@@ -516,8 +579,13 @@ def k_selection_figure(k_evaluation: pd.DataFrame) -> Figure:
         ax.set_ylabel(label)
         ax.grid(alpha=0.3)
     top.annotate(
-        f"chosen k = {chosen_k}", xy=(chosen_k, 1.0), xycoords=("data", "axes fraction"),
-        xytext=(4, -14), textcoords="offset points", color="#c0392b", fontweight="bold",
+        f"chosen k = {chosen_k}",
+        xy=(chosen_k, 1.0),
+        xycoords=("data", "axes fraction"),
+        xytext=(4, -14),
+        textcoords="offset points",
+        color="#c0392b",
+        fontweight="bold",
     )
     bottom.set_xlabel("number of clusters k")
     bottom.set_xticks(k)
@@ -623,8 +691,14 @@ def snake_plot_figure(
     ax = fig.subplots()
     ax.axhline(0, color="grey", linewidth=0.8)
     for key in order:
-        ax.plot(x, values.loc[key, [f for f, _ in SNAKE_FEATURES]].to_numpy(), marker="o",
-                linewidth=2, color=colors[key], label=names.get(key, key))
+        ax.plot(
+            x,
+            values.loc[key, [f for f, _ in SNAKE_FEATURES]].to_numpy(),
+            marker="o",
+            linewidth=2,
+            color=colors[key],
+            label=names.get(key, key),
+        )
     ax.set_xticks(x, labels=[label for _, label in SNAKE_FEATURES])
     ax.set_ylabel("mean z-score (all customers: mean 0, sd 1)")
     ax.set_title("Snake plot: standardised recency, frequency and monetary by persona")
@@ -687,7 +761,11 @@ def recency_monetary_figure(
         ax.scatter(
             rows["recency_days"].astype(float).clip(lower=1.0),
             rows["monetary"].astype(float).clip(lower=1.0),
-            s=7, alpha=0.5, linewidths=0, color=colors[key], label=names.get(key, key),
+            s=7,
+            alpha=0.5,
+            linewidths=0,
+            color=colors[key],
+            label=names.get(key, key),
         )
     ax.set_xscale("log")
     ax.set_yscale("log")
@@ -725,15 +803,21 @@ def rfm_grid_counts(
     scores = range(1, 6)
     cells = pd.MultiIndex.from_product([scores, scores], names=["recency_score", "frequency_score"])
     counts = (
-        customers.groupby([customers["recency_score"].astype(int),
-                           customers["frequency_score"].astype(int)])
+        customers.groupby(
+            [customers["recency_score"].astype(int), customers["frequency_score"].astype(int)]
+        )
         .size()
         .reindex(cells, fill_value=0)
         .rename("customer_count")
         .reset_index()
     )
-    seg_names = dict(zip(rfm_segments["rfm_segment_key"].astype(str),
-                         rfm_segments["rfm_segment"].astype(str)))
+    seg_names = dict(
+        zip(
+            rfm_segments["rfm_segment_key"].astype(str),
+            rfm_segments["rfm_segment"].astype(str),
+            strict=True,
+        )
+    )
     grid = rfm_grid.assign(
         recency_score=rfm_grid["recency_score"].astype(int),
         frequency_score=rfm_grid["frequency_score"].astype(int),
@@ -767,8 +851,15 @@ def rfm_grid_figure(
     for i, r in enumerate(counts.index):
         for j, f in enumerate(counts.columns):
             name = "\n".join(textwrap.wrap(labels.loc[(r, f)], 11))
-            ax.text(j, i, f"{int(matrix[i, j]):,}\n{name}", ha="center", va="center", fontsize=7.5,
-                    color="white" if matrix[i, j] > 0.55 * top else "black")
+            ax.text(
+                j,
+                i,
+                f"{int(matrix[i, j]):,}\n{name}",
+                ha="center",
+                va="center",
+                fontsize=7.5,
+                color="white" if matrix[i, j] > 0.55 * top else "black",
+            )
     ax.set_xticks(range(5), labels=[str(f) for f in counts.columns])
     ax.set_yticks(range(5), labels=[str(r) for r in counts.index])
     ax.set_xlabel("frequency score (5 = most orders)")
@@ -816,8 +907,12 @@ def backtest_status(tables: ReportTables) -> tuple[bool, str]:
     Every backtest mart carries the same status; the backtest is computed when every row of
     all four says so.
     """
-    frames = (tables.backtest_summary, tables.backtest_segments, tables.backtest_calibration,
-              tables.backtest_gains)
+    frames = (
+        tables.backtest_summary,
+        tables.backtest_segments,
+        tables.backtest_calibration,
+        tables.backtest_gains,
+    )
     computed = all(frame["is_computed"].fillna(False).astype(bool).all() for frame in frames)
     if computed:
         return True, ""
@@ -854,15 +949,19 @@ def backtest_persona_rows(backtest: pd.DataFrame, names: dict[str, str]) -> pd.D
     revenue = float(rows["next_period_revenue"].astype(float).sum())
     base_rate = float(rows["base_rate"].astype(float).iloc[0]) if len(rows) else np.nan
     rate = repeat / customers if customers else np.nan
-    total = pd.DataFrame([{
-        "persona_name": "All backtest customers",
-        "segment_key": "",
-        "customers": customers,
-        "repeat_customers": repeat,
-        "repeat_rate": rate,
-        "lift": rate / base_rate if base_rate else np.nan,
-        "revenue_per_customer": revenue / customers if customers else np.nan,
-    }])
+    total = pd.DataFrame(
+        [
+            {
+                "persona_name": "All backtest customers",
+                "segment_key": "",
+                "customers": customers,
+                "repeat_customers": repeat,
+                "repeat_rate": rate,
+                "lift": rate / base_rate if base_rate else np.nan,
+                "revenue_per_customer": revenue / customers if customers else np.nan,
+            }
+        ]
+    )
     columns = list(total.columns)
     return pd.concat([rows[columns], total], ignore_index=True)
 
@@ -887,8 +986,9 @@ def gains_figure(gains: pd.DataFrame, summary: pd.DataFrame) -> Figure:
     """
     aucs = summary.set_index(summary["ranking"].astype(str))
     auc = {k: float(v) for k, v in aucs["auc"].items() if pd.notna(v)}
-    keys = sorted(set(gains["ranking"].dropna().astype(str)),
-                  key=lambda k: (-auc.get(k, -np.inf), k))
+    keys = sorted(
+        set(gains["ranking"].dropna().astype(str)), key=lambda k: (-auc.get(k, -np.inf), k)
+    )
     fig = Figure(figsize=(7.5, 5.8), layout="constrained")
     ax = fig.subplots()
     for key in keys:
@@ -901,15 +1001,28 @@ def gains_figure(gains: pd.DataFrame, summary: pd.DataFrame) -> Figure:
             label += f" ({method})"
         if key in auc:
             label += f": AUC {auc[key]:.3f}"
-        ax.plot(x, y, marker="o", markersize=3, linewidth=2, label=label,
-                color=_RANKING_COLORS.get(key))
-    ax.plot([0, 1], [0, 1], color="grey", linestyle="--", linewidth=1.2,
-            label="Random contact: AUC 0.500")
+        ax.plot(
+            x, y, marker="o", markersize=3, linewidth=2, label=label, color=_RANKING_COLORS.get(key)
+        )
+    ax.plot(
+        [0, 1],
+        [0, 1],
+        color="grey",
+        linestyle="--",
+        linewidth=1.2,
+        label="Random contact: AUC 0.500",
+    )
     base_rates = summary["base_rate"].dropna().astype(float)
     if len(base_rates):
         base_rate = float(base_rates.iloc[0])
-        ax.plot([0, base_rate, 1], [0, 1, 1], color="grey", linestyle=":", linewidth=1.2,
-                label=f"Perfect ranking (the {base_rate:.1%} who bought, first)")
+        ax.plot(
+            [0, base_rate, 1],
+            [0, 1, 1],
+            color="grey",
+            linestyle=":",
+            linewidth=1.2,
+            label=f"Perfect ranking (the {base_rate:.1%} who bought, first)",
+        )
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1.02)
     ax.xaxis.set_major_formatter(PercentFormatter(1.0))
@@ -941,14 +1054,19 @@ def calibration_figure(calibration: pd.DataFrame) -> Figure:
     others = sorted(set(calibration["validation"].dropna().astype(str)) - set(known))
     fig = Figure(figsize=(6.8, 6.2), layout="constrained")
     ax = fig.subplots()
-    ax.plot([0, 1], [0, 1], color="grey", linestyle="--", linewidth=1.2,
-            label="perfectly calibrated")
+    ax.plot(
+        [0, 1], [0, 1], color="grey", linestyle="--", linewidth=1.2, label="perfectly calibrated"
+    )
     for validation in known + others:
         rows = calibration.loc[calibration["validation"] == validation].sort_values("decile")
-        ax.plot(rows["mean_predicted"].astype(float).to_numpy(),
-                rows["observed_rate"].astype(float).to_numpy(), marker="o", linewidth=1.5,
-                color=_VALIDATION_COLORS.get(validation),
-                label=VALIDATION_LABELS.get(validation, validation))
+        ax.plot(
+            rows["mean_predicted"].astype(float).to_numpy(),
+            rows["observed_rate"].astype(float).to_numpy(),
+            marker="o",
+            linewidth=1.5,
+            color=_VALIDATION_COLORS.get(validation),
+            label=VALIDATION_LABELS.get(validation, validation),
+        )
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1)
     ax.set_aspect("equal")
@@ -971,11 +1089,13 @@ NOT_YET_CUSTOMER = "not_yet_customer"
 
 def snapshot_dates(tables: ReportTables) -> list[pd.Timestamp]:
     """Every snapshot date of the history, in order (those of the drift and the transitions)."""
-    dates = pd.concat([
-        pd.to_datetime(tables.drift["snapshot_date"]),
-        pd.to_datetime(tables.transitions["from_snapshot_date"]),
-        pd.to_datetime(tables.transitions["to_snapshot_date"]),
-    ])
+    dates = pd.concat(
+        [
+            pd.to_datetime(tables.drift["snapshot_date"]),
+            pd.to_datetime(tables.transitions["from_snapshot_date"]),
+            pd.to_datetime(tables.transitions["to_snapshot_date"]),
+        ]
+    )
     return sorted(set(dates.dropna()))
 
 
@@ -1001,18 +1121,35 @@ def persona_counts_over_time(transitions: pd.DataFrame) -> pd.DataFrame:
     if rows.empty:
         return pd.DataFrame(index=pd.DatetimeIndex([], name="snapshot_date"), dtype=int)
     first_date = pd.to_datetime(rows["from_snapshot_date"]).min()
-    first = rows.loc[(pd.to_datetime(rows["from_snapshot_date"]) == first_date)
-                     & (rows["from_persona"] != NOT_YET_CUSTOMER)]
-    counts = pd.concat([
-        pd.DataFrame({"snapshot_date": pd.to_datetime(first["from_snapshot_date"]),
-                      "persona_key": first["from_persona"].astype(str),
-                      "customers": first["customers"].astype(int)}),
-        pd.DataFrame({"snapshot_date": pd.to_datetime(rows["to_snapshot_date"]),
-                      "persona_key": rows["to_persona"].astype(str),
-                      "customers": rows["customers"].astype(int)}),
-    ])
-    table = counts.pivot_table(index="snapshot_date", columns="persona_key", values="customers",
-                               aggfunc="sum", fill_value=0)
+    first = rows.loc[
+        (pd.to_datetime(rows["from_snapshot_date"]) == first_date)
+        & (rows["from_persona"] != NOT_YET_CUSTOMER)
+    ]
+    counts = pd.concat(
+        [
+            pd.DataFrame(
+                {
+                    "snapshot_date": pd.to_datetime(first["from_snapshot_date"]),
+                    "persona_key": first["from_persona"].astype(str),
+                    "customers": first["customers"].astype(int),
+                }
+            ),
+            pd.DataFrame(
+                {
+                    "snapshot_date": pd.to_datetime(rows["to_snapshot_date"]),
+                    "persona_key": rows["to_persona"].astype(str),
+                    "customers": rows["customers"].astype(int),
+                }
+            ),
+        ]
+    )
+    table = counts.pivot_table(
+        index="snapshot_date",
+        columns="persona_key",
+        values="customers",
+        aggfunc="sum",
+        fill_value=0,
+    )
     table.columns.name = None
     return table.sort_index().sort_index(axis=1).astype(int)
 
@@ -1022,7 +1159,8 @@ def _snapshot_ticks(ax: matplotlib.axes.Axes, dates: Sequence[object]) -> None:
     a few days after the first of its month), so that no two labels overlap."""
     stamps = pd.DatetimeIndex(dates)
     labels = [
-        "" if i + 1 < len(stamps) and stamps[i + 1] - d < pd.Timedelta(days=14)
+        ""
+        if i + 1 < len(stamps) and stamps[i + 1] - d < pd.Timedelta(days=14)
         else d.strftime("%Y-%m-%d")
         for i, d in enumerate(stamps)
     ]
@@ -1062,12 +1200,17 @@ def persona_sizes_figure(
     ax = fig.subplots()
     # Drawn bottom-up, so the first persona of the order is on top, as in the legend.
     stacked = list(reversed(keys))
-    ax.stackplot(dates, *[counts[k].to_numpy(dtype=float) for k in stacked],
-                 colors=[colors[k] for k in stacked],
-                 labels=[persona_label(k, names) for k in stacked], alpha=0.9)
+    ax.stackplot(
+        dates,
+        *[counts[k].to_numpy(dtype=float) for k in stacked],
+        colors=[colors[k] for k in stacked],
+        labels=[persona_label(k, names) for k in stacked],
+        alpha=0.9,
+    )
     handles, labels = ax.get_legend_handles_labels()
-    ax.legend(handles[::-1], labels[::-1], loc="center left", bbox_to_anchor=(1.01, 0.5),
-              fontsize=8)
+    ax.legend(
+        handles[::-1], labels[::-1], loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=8
+    )
     _snapshot_ticks(ax, dates)
     ax.set_xlim(dates[0], dates[-1])
     ax.yaxis.set_major_formatter(matplotlib.ticker.StrMethodFormatter("{x:,.0f}"))
@@ -1118,21 +1261,34 @@ def transition_matrix(
         from_persona, columns to_persona.
     """
     base = list(order) if order is not None else []
-    from_keys = [k for k in _keys_in_order(base, last["from_persona"].astype(str).unique())
-                 if k != NOT_YET_CUSTOMER]
+    from_keys = [
+        k
+        for k in _keys_in_order(base, last["from_persona"].astype(str).unique())
+        if k != NOT_YET_CUSTOMER
+    ]
     if (last["from_persona"] == NOT_YET_CUSTOMER).any():
         from_keys.append(NOT_YET_CUSTOMER)
     to_keys = _keys_in_order(base, last["to_persona"].astype(str).unique())
-    frame = last.assign(from_persona=last["from_persona"].astype(str),
-                        to_persona=last["to_persona"].astype(str),
-                        customers=last["customers"].astype(int),
-                        revenue_at_stake=last["revenue_at_stake"].astype(float))
-    counts = frame.pivot_table(index="from_persona", columns="to_persona", values="customers",
-                               aggfunc="sum", fill_value=0).reindex(
-        index=from_keys, columns=to_keys, fill_value=0).astype(int)
-    stake = frame.pivot_table(index="from_persona", columns="to_persona",
-                              values="revenue_at_stake", aggfunc="sum").reindex(
-        index=from_keys, columns=to_keys)
+    frame = last.assign(
+        from_persona=last["from_persona"].astype(str),
+        to_persona=last["to_persona"].astype(str),
+        customers=last["customers"].astype(int),
+        revenue_at_stake=last["revenue_at_stake"].astype(float),
+    )
+    counts = (
+        frame.pivot_table(
+            index="from_persona",
+            columns="to_persona",
+            values="customers",
+            aggfunc="sum",
+            fill_value=0,
+        )
+        .reindex(index=from_keys, columns=to_keys, fill_value=0)
+        .astype(int)
+    )
+    stake = frame.pivot_table(
+        index="from_persona", columns="to_persona", values="revenue_at_stake", aggfunc="sum"
+    ).reindex(index=from_keys, columns=to_keys)
     for matrix in (counts, stake):
         matrix.index.name, matrix.columns.name = "from_persona", "to_persona"
     return counts, stake
@@ -1172,23 +1328,43 @@ def transitions_figure(
     for i, from_key in enumerate(counts.index):
         for j, to_key in enumerate(counts.columns):
             if matrix[i, j] > 0:
-                ax.text(j, i, f"{int(matrix[i, j]):,}\n{_compact_amount(stake.iloc[i, j])}",
-                        ha="center", va="center", fontsize=7.5,
-                        color="white" if shares[i, j] > 0.55 else "black")
+                ax.text(
+                    j,
+                    i,
+                    f"{int(matrix[i, j]):,}\n{_compact_amount(stake.iloc[i, j])}",
+                    ha="center",
+                    va="center",
+                    fontsize=7.5,
+                    color="white" if shares[i, j] > 0.55 else "black",
+                )
             if from_key == to_key:
-                ax.add_patch(matplotlib.patches.Rectangle(
-                    (j - 0.5, i - 0.5), 1, 1, fill=False, edgecolor="#333333", linewidth=1.2))
-    ax.set_xticks(range(n_cols), labels=["\n".join(textwrap.wrap(persona_label(k, labels), 12))
-                                         for k in counts.columns], fontsize=8)
-    ax.set_yticks(range(n_rows), labels=[persona_label(k, labels) for k in counts.index],
-                  fontsize=8)
+                ax.add_patch(
+                    matplotlib.patches.Rectangle(
+                        (j - 0.5, i - 0.5), 1, 1, fill=False, edgecolor="#333333", linewidth=1.2
+                    )
+                )
+    ax.set_xticks(
+        range(n_cols),
+        labels=["\n".join(textwrap.wrap(persona_label(k, labels), 12)) for k in counts.columns],
+        fontsize=8,
+    )
+    ax.set_yticks(
+        range(n_rows), labels=[persona_label(k, labels) for k in counts.index], fontsize=8
+    )
     ax.set_xlabel("persona on the later date")
     ax.set_ylabel("persona on the earlier date")
-    start, end = (pd.to_datetime(last[c]).max().date().isoformat()
-                  for c in ("from_snapshot_date", "to_snapshot_date"))
+    start, end = (
+        pd.to_datetime(last[c]).max().date().isoformat()
+        for c in ("from_snapshot_date", "to_snapshot_date")
+    )
     ax.set_title(f"Who moved where, {start} to {end}: customers and value at stake", fontsize=10)
-    fig.colorbar(image, ax=ax, shrink=0.8, format=PercentFormatter(1.0),
-                 label="share of the earlier persona's customers")
+    fig.colorbar(
+        image,
+        ax=ax,
+        shrink=0.8,
+        format=PercentFormatter(1.0),
+        label="share of the earlier persona's customers",
+    )
     return fig
 
 
@@ -1210,14 +1386,19 @@ def psi_figure(drift: pd.DataFrame) -> Figure:
         (PSI is 0 on as_of_date itself and can reach several units on early snapshots).
     """
     psi = drift.loc[drift["drift_kind"] == "feature_psi"].assign(
-        snapshot_date=lambda f: pd.to_datetime(f["snapshot_date"]))
-    values = psi.pivot_table(index="snapshot_date", columns="drift_key", values="drift_value",
-                             aggfunc="first").sort_index()
+        snapshot_date=lambda f: pd.to_datetime(f["snapshot_date"])
+    )
+    values = psi.pivot_table(
+        index="snapshot_date", columns="drift_key", values="drift_value", aggfunc="first"
+    ).sort_index()
     dates = pd.DatetimeIndex(values.index).to_pydatetime()
     fig = Figure(figsize=(8.5, 5.0), layout="constrained")
     ax = fig.subplots()
-    refit = psi.groupby("snapshot_date")["refit_recommended"].agg(
-        lambda s: bool(s.fillna(False).astype(bool).any())).reindex(values.index, fill_value=False)
+    refit = (
+        psi.groupby("snapshot_date")["refit_recommended"]
+        .agg(lambda s: bool(s.fillna(False).astype(bool).any()))
+        .reindex(values.index, fill_value=False)
+    )
     # One band per run of consecutive flagged snapshots, reaching halfway to its neighbours.
     stamps = pd.DatetimeIndex(values.index)
     edges = [stamps[0] - (stamps[1] - stamps[0]) / 2 if len(stamps) > 1 else stamps[0]]
@@ -1230,17 +1411,34 @@ def psi_figure(drift: pd.DataFrame) -> Figure:
             end = i
             while end + 1 < len(flags) and flags[end + 1]:
                 end += 1
-            ax.axvspan(edges[i], edges[end + 1], color="#c0392b", alpha=0.1, linewidth=0,
-                       label="refit recommended" if bands == 0 else None)
+            ax.axvspan(
+                edges[i],
+                edges[end + 1],
+                color="#c0392b",
+                alpha=0.1,
+                linewidth=0,
+                label="refit recommended" if bands == 0 else None,
+            )
             bands += 1
     for feature in sorted(values.columns):
-        ax.plot(dates, values[feature].astype(float).to_numpy(), marker="o", markersize=4,
-                linewidth=1.8, label=str(feature))
+        ax.plot(
+            dates,
+            values[feature].astype(float).to_numpy(),
+            marker="o",
+            markersize=4,
+            linewidth=1.8,
+            label=str(feature),
+        )
     thresholds = psi["psi_threshold"].dropna().astype(float)
     if len(thresholds):
         threshold = float(thresholds.iloc[0])
-        ax.axhline(threshold, color="#c0392b", linestyle="--", linewidth=1.5,
-                   label=f"threshold {threshold:g}")
+        ax.axhline(
+            threshold,
+            color="#c0392b",
+            linestyle="--",
+            linewidth=1.5,
+            label=f"threshold {threshold:g}",
+        )
     ax.set_yscale("symlog", linthresh=0.1, linscale=0.6)
     highest = float(np.nanmax(values.to_numpy(dtype=float), initial=0.0))
     ax.set_ylim(0, max(highest, float(thresholds.max()) if len(thresholds) else 0.0, 0.1) * 1.6)
@@ -1256,6 +1454,7 @@ def psi_figure(drift: pd.DataFrame) -> Figure:
 # --------------------------------------------------------------------------------------------
 # Assembling the report
 # --------------------------------------------------------------------------------------------
+
 
 def figure_to_png(fig: Figure, dpi: int = _DPI) -> bytes:
     """The figure as PNG bytes, without the metadata that would make two runs differ."""
@@ -1304,37 +1503,54 @@ def figure_sections(
     shown = min(n, max_points)
     clipped = int((customers["monetary"].astype(float) < 1).sum())
     sample_note = (
-        f"All {n:,} customers are drawn." if shown == n
+        f"All {n:,} customers are drawn."
+        if shown == n
         else f"A reproducible random sample of {shown:,} of the {n:,} customers is drawn."
     )
     specs = [
-        ("fig-k-selection", "How many segments: choosing k",
-         k_selection_figure(tables.k_evaluation),
-         "Inertia (within-cluster sum of squares; lower is tighter) and mean silhouette (higher is "
-         f"better separated) for each candidate k; the dashed line marks the chosen k = "
-         f"{int(chosen['k'])}. Reason recorded by the model: \u201c{chosen['reason']}\u201d"),
-        ("fig-segment-sizes", "Segment sizes: customers vs revenue",
-         segment_sizes_figure(tables.summary, order),
-         "For each persona, its share of all customers next to its share of total net revenue "
-         "(purchases minus returns), from fct_segment_summary."),
-        ("fig-snake-plot", "Snake plot of the personas",
-         snake_plot_figure(customers, names, order),
-         "Computed from dim_customer_segments: log1p(recency_days), log1p(frequency) and "
-         "log1p(max(monetary, 0)) are each standardised over all customers (mean 0, sd 1), then "
-         "averaged per persona. High recency means the last purchase was long ago."),
-        ("fig-recency-monetary", "Recency against net revenue",
-         recency_monetary_figure(customers, names, order, max_points=max_points),
-         "One dot per customer, coloured by persona; both axes are logarithmic. Net revenue and "
-         f"recency below 1 are drawn at 1 ({clipped:,} of {n:,} customers have net revenue "
-         f"below 1: zero or negative after returns). {sample_note}"),
-        ("fig-rfm-grid", "The classic RFM map",
-         rfm_grid_figure(customers, tables.rfm_grid, tables.rfm_segments),
-         "Customers per recency score x frequency score cell (quintile scores 1-5), each cell "
-         "labelled with its count and the segment the classic RFM map gives it "
-         "(rfm_segment_grid and rfm_segments seeds)."),
+        (
+            "fig-k-selection",
+            "How many segments: choosing k",
+            k_selection_figure(tables.k_evaluation),
+            "Inertia (within-cluster sum of squares; lower is tighter) and mean silhouette (higher is "
+            f"better separated) for each candidate k; the dashed line marks the chosen k = "
+            f"{int(chosen['k'])}. Reason recorded by the model: \u201c{chosen['reason']}\u201d",
+        ),
+        (
+            "fig-segment-sizes",
+            "Segment sizes: customers vs revenue",
+            segment_sizes_figure(tables.summary, order),
+            "For each persona, its share of all customers next to its share of total net revenue "
+            "(purchases minus returns), from fct_segment_summary.",
+        ),
+        (
+            "fig-snake-plot",
+            "Snake plot of the personas",
+            snake_plot_figure(customers, names, order),
+            "Computed from dim_customer_segments: log1p(recency_days), log1p(frequency) and "
+            "log1p(max(monetary, 0)) are each standardised over all customers (mean 0, sd 1), then "
+            "averaged per persona. High recency means the last purchase was long ago.",
+        ),
+        (
+            "fig-recency-monetary",
+            "Recency against net revenue",
+            recency_monetary_figure(customers, names, order, max_points=max_points),
+            "One dot per customer, coloured by persona; both axes are logarithmic. Net revenue and "
+            f"recency below 1 are drawn at 1 ({clipped:,} of {n:,} customers have net revenue "
+            f"below 1: zero or negative after returns). {sample_note}",
+        ),
+        (
+            "fig-rfm-grid",
+            "The classic RFM map",
+            rfm_grid_figure(customers, tables.rfm_grid, tables.rfm_segments),
+            "Customers per recency score x frequency score cell (quintile scores 1-5), each cell "
+            "labelled with its count and the segment the classic RFM map gives it "
+            "(rfm_segment_grid and rfm_segments seeds).",
+        ),
     ]
-    return [FigureSection(fid, title, caption, figure_to_png(fig))
-            for fid, title, fig, caption in specs]
+    return [
+        FigureSection(fid, title, caption, figure_to_png(fig)) for fid, title, fig, caption in specs
+    ]
 
 
 def _format_number(value: object, spec: str) -> str:
@@ -1392,7 +1608,7 @@ def table_section(
         section_id=section_id,
         title=title,
         columns=tuple(columns),
-        rows=tuple(zip(*cells)) if cells else (),
+        rows=tuple(zip(*cells, strict=True)) if cells else (),
         table_id=table_id,
         caption=caption,
     )
@@ -1434,7 +1650,7 @@ def persona_table(
         Section ``personas``, table ``persona-table``, columns :data:`PERSONA_COLUMNS`.
     """
     order = list(order) if order is not None else persona_order(summary)
-    clusters = dict(zip(centroids["persona_key"].astype(str), centroids["cluster_id"]))
+    clusters = dict(zip(centroids["persona_key"].astype(str), centroids["cluster_id"], strict=True))
     rows = summary.set_index(summary["persona_key"].astype(str)).loc[order]
     rows = rows.assign(persona_key=order, cluster_id=[clusters.get(key) for key in order])
     return table_section("personas", "Personas", rows, PERSONA_COLUMNS, table_id="persona-table")
@@ -1469,8 +1685,9 @@ def report_persona_names(tables: ReportTables) -> dict[str, str]:
     """Display names of the persona keys the report may show: the ``cluster_personas`` seed's,
     overridden by today's ``fct_segment_summary`` (which also names the fallback clusters)."""
     catalog = tables.persona_catalog
-    names = dict(zip(catalog["persona_key"].astype(str), catalog["display_name"].astype(str),
-                     strict=True))
+    names = dict(
+        zip(catalog["persona_key"].astype(str), catalog["display_name"].astype(str), strict=True)
+    )
     names.update(_persona_names(tables.summary))
     return names
 
@@ -1509,14 +1726,20 @@ def backtest_sections(tables: ReportTables) -> list[Section]:
     """
     computed, reason = backtest_status(tables)
     if not computed:
-        return [NoteSection("backtest", "Backtest: not computed", (
-            f"This build has no backtest: {reason}.",
-            "The backtest fits the pipeline again as of the cutoff (as_of_date minus the var "
-            "prediction_horizon_days, default 90) from the lines before it only, and compares "
-            "it with what its customers did up to as_of_date; the purchase probability it "
-            "judges is trained one horizon earlier still. It needs data from two horizons "
-            "before as_of_date and enough customers to cluster at the cutoff.",
-        ))]
+        return [
+            NoteSection(
+                "backtest",
+                "Backtest: not computed",
+                (
+                    f"This build has no backtest: {reason}.",
+                    "The backtest fits the pipeline again as of the cutoff (as_of_date minus the var "
+                    "prediction_horizon_days, default 90) from the lines before it only, and compares "
+                    "it with what its customers did up to as_of_date; the purchase probability it "
+                    "judges is trained one horizon earlier still. It needs data from two horizons "
+                    "before as_of_date and enough customers to cluster at the cutoff.",
+                ),
+            )
+        ]
     summary = tables.backtest_summary
     first = summary.iloc[0]
     cutoff, horizon = _iso(first["cutoff_date"]), int(first["horizon_days"])
@@ -1525,12 +1748,20 @@ def backtest_sections(tables: ReportTables) -> list[Section]:
     models = tables.purchase_models
     chosen = models.loc[models["is_chosen"].fillna(False).astype(bool)]
     probability_row = summary.loc[summary["ranking"] == "next_purchase_probability", "method"]
-    method = (str(chosen["method"].iloc[0]) if len(chosen)
-              else str(probability_row.iloc[0]) if len(probability_row.dropna()) else "unknown")
+    method = (
+        str(chosen["method"].iloc[0])
+        if len(chosen)
+        else str(probability_row.iloc[0])
+        if len(probability_row.dropna())
+        else "unknown"
+    )
     ranked = summary.dropna(subset=["auc"]).sort_values(
-        ["auc", "ranking"], ascending=[False, True], kind="mergesort")
-    aucs = ", ".join(f"{RANKING_LABELS.get(r, r)} {a:.3f}"
-                     for r, a in zip(ranked["ranking"], ranked["auc"].astype(float), strict=True))
+        ["auc", "ranking"], ascending=[False, True], kind="mergesort"
+    )
+    aucs = ", ".join(
+        f"{RANKING_LABELS.get(r, r)} {a:.3f}"
+        for r, a in zip(ranked["ranking"], ranked["auc"].astype(float), strict=True)
+    )
     intro = [
         f"The pipeline was fitted again as of the cutoff {cutoff}, {horizon} days before "
         f"as_of_date, from the lines before it only, and judged on what its {customers:,} "
@@ -1539,17 +1770,20 @@ def backtest_sections(tables: ReportTables) -> list[Section]:
         f"AUC of each ranking for \u201cbought again\u201d (0.5 = chance, 1 = perfect): {aucs}.",
     ]
     if len(chosen):
-        intro.append(f"next_purchase_probability uses the method {method}, chosen in "
-                     f"fct_purchase_model_comparison: \u201c{chosen['reason'].iloc[0]}\u201d")
+        intro.append(
+            f"next_purchase_probability uses the method {method}, chosen in "
+            f"fct_purchase_model_comparison: \u201c{chosen['reason'].iloc[0]}\u201d"
+        )
     else:
         intro.append(f"next_purchase_probability uses the method {method}.")
     sections: list[Section] = [
-        NoteSection("backtest", "Backtest: do the segments predict who buys next?",
-                    tuple(intro)),
+        NoteSection("backtest", "Backtest: do the segments predict who buys next?", tuple(intro)),
         table_section(
-            "backtest-personas", "Backtest: repeat purchase by persona",
+            "backtest-personas",
+            "Backtest: repeat purchase by persona",
             backtest_persona_rows(tables.backtest_segments, report_persona_names(tables)),
-            BACKTEST_PERSONA_COLUMNS, table_id="backtest-persona-table",
+            BACKTEST_PERSONA_COLUMNS,
+            table_id="backtest-persona-table",
             caption=(
                 f"Customers with a purchase before the cutoff {cutoff}, by the persona that the "
                 "model fitted as of the cutoff gave them (named by the same conditions as "
@@ -1562,13 +1796,16 @@ def backtest_sections(tables: ReportTables) -> list[Section]:
         ),
     ]
     figures = [
-        ("fig-backtest-gains", "Backtest: cumulative gains",
-         gains_figure(tables.backtest_gains, summary),
-         f"The {customers:,} customers sorted by each ranking, best first, cut every 5%: the "
-         f"share of the {repeat:,} who bought in the {horizon} days after the cutoff found "
-         "among those contacted (fct_backtest_gains; customers tied at a cut count in "
-         "proportion). The dashed diagonal is random contact, the dotted line a perfect "
-         "ranking; AUCs from fct_backtest_summary."),
+        (
+            "fig-backtest-gains",
+            "Backtest: cumulative gains",
+            gains_figure(tables.backtest_gains, summary),
+            f"The {customers:,} customers sorted by each ranking, best first, cut every 5%: the "
+            f"share of the {repeat:,} who bought in the {horizon} days after the cutoff found "
+            "among those contacted (fct_backtest_gains; customers tied at a cut count in "
+            "proportion). The dashed diagonal is random contact, the dotted line a perfect "
+            "ranking; AUCs from fct_backtest_summary.",
+        ),
     ]
     calibration = tables.backtest_calibration
     gaps = []
@@ -1576,35 +1813,50 @@ def backtest_sections(tables: ReportTables) -> list[Section]:
         rows = calibration.loc[calibration["validation"] == validation]
         gap = rows["observed_rate"].astype(float) - rows["mean_predicted"].astype(float)
         worst = gap.abs().idxmax()
-        gaps.append(f"{validation} {100 * gap[worst]:+.1f} points in decile "
-                    f"{int(rows.loc[worst, 'decile'])}")
-    figures.append((
-        "fig-backtest-calibration", "Backtest: calibration of the purchase probability",
-        calibration_figure(calibration),
-        f"The backtest's customers in ten deciles of the probability predicted by {method}; each "
-        "point is a decile's mean prediction against the share who bought "
-        "(fct_backtest_calibration). Out of time: trained one horizon before the cutoff, as "
-        "next_purchase_probability is trained one horizon before as_of_date, so its gap "
-        "includes the change between two horizons; cross-validation: out-of-fold within the "
-        "cutoff's horizon, the method without that change. Points below the diagonal promised "
-        "too much. Largest gap (observed minus predicted): " + "; ".join(gaps) + "."))
-    sections += [FigureSection(fid, title, caption, figure_to_png(fig))
-                 for fid, title, fig, caption in figures]
+        gaps.append(
+            f"{validation} {100 * gap[worst]:+.1f} points in decile "
+            f"{int(rows.loc[worst, 'decile'])}"
+        )
+    figures.append(
+        (
+            "fig-backtest-calibration",
+            "Backtest: calibration of the purchase probability",
+            calibration_figure(calibration),
+            f"The backtest's customers in ten deciles of the probability predicted by {method}; each "
+            "point is a decile's mean prediction against the share who bought "
+            "(fct_backtest_calibration). Out of time: trained one horizon before the cutoff, as "
+            "next_purchase_probability is trained one horizon before as_of_date, so its gap "
+            "includes the change between two horizons; cross-validation: out-of-fold within the "
+            "cutoff's horizon, the method without that change. Points below the diagonal promised "
+            "too much. Largest gap (observed minus predicted): " + "; ".join(gaps) + ".",
+        )
+    )
+    sections += [
+        FigureSection(fid, title, caption, figure_to_png(fig))
+        for fid, title, fig, caption in figures
+    ]
     if len(models):
         rows = models.assign(
             auc=models["auc"].astype(float),
             chosen=["yes" if c else "" for c in models["is_chosen"].fillna(False).astype(bool)],
         ).sort_values(["auc", "method"], ascending=[False, True], kind="mergesort")
-        sections.append(table_section(
-            "backtest-methods", "Backtest: the candidate methods of the purchase probability",
-            rows, PURCHASE_MODEL_COLUMNS, table_id="purchase-model-table",
-            caption=("Every candidate trained on the customers of the training cutoff (one "
-                     "horizon before the cutoff) with what they did in the next horizon, and "
-                     "judged on the cutoff's customers (out of time); the highest AUC is chosen "
-                     "(fct_purchase_model_comparison). Brier score and log loss: lower is "
-                     "better; largest decile gap: the largest |observed - predicted| of the "
-                     "ten deciles."),
-        ))
+        sections.append(
+            table_section(
+                "backtest-methods",
+                "Backtest: the candidate methods of the purchase probability",
+                rows,
+                PURCHASE_MODEL_COLUMNS,
+                table_id="purchase-model-table",
+                caption=(
+                    "Every candidate trained on the customers of the training cutoff (one "
+                    "horizon before the cutoff) with what they did in the next horizon, and "
+                    "judged on the cutoff's customers (out of time); the highest AUC is chosen "
+                    "(fct_purchase_model_comparison). Brier score and log loss: lower is "
+                    "better; largest decile gap: the largest |observed - predicted| of the "
+                    "ten deciles."
+                ),
+            )
+        )
     return sections
 
 
@@ -1619,71 +1871,106 @@ def history_sections(tables: ReportTables, order: Sequence[str]) -> list[Section
     dates = snapshot_dates(tables)
     if len(dates) < 2:
         held = f"one snapshot date, {_iso(dates[0])}" if dates else "no snapshot date"
-        return [NoteSection("history", "History: one snapshot only", (
-            f"The history holds {held} (history_months = 0, or no kept line before the "
-            "first day of the month): there is no earlier date to compare it with, so no "
-            "persona sizes over time, transitions or drift to show.",
-            "Build with the var history_months (default 12) to add the first day of each of "
-            "that many months before as_of_date.",
-        ))]
+        return [
+            NoteSection(
+                "history",
+                "History: one snapshot only",
+                (
+                    f"The history holds {held} (history_months = 0, or no kept line before the "
+                    "first day of the month): there is no earlier date to compare it with, so no "
+                    "persona sizes over time, transitions or drift to show.",
+                    "Build with the var history_months (default 12) to add the first day of each of "
+                    "that many months before as_of_date.",
+                ),
+            )
+        ]
     names = report_persona_names(tables)
     first, last_date = _iso(dates[0]), _iso(dates[-1])
-    sections: list[Section] = [NoteSection("history", "History: segments over time", (
-        f"{len(dates)} snapshot dates from {first} to {last_date} (as_of_date): the first day "
-        "of each month of the history and as_of_date itself. On every date each customer is "
-        f"assigned by the model fitted as of {last_date}, from their RFM on that date scored "
-        "with the quintiles of as_of_date, so a move means the customer changed, not the "
-        "model.",
-    ))]
+    sections: list[Section] = [
+        NoteSection(
+            "history",
+            "History: segments over time",
+            (
+                f"{len(dates)} snapshot dates from {first} to {last_date} (as_of_date): the first day "
+                "of each month of the history and as_of_date itself. On every date each customer is "
+                f"assigned by the model fitted as of {last_date}, from their RFM on that date scored "
+                "with the quintiles of as_of_date, so a move means the customer changed, not the "
+                "model.",
+            ),
+        )
+    ]
     figures = []
     counts = persona_counts_over_time(tables.transitions)
     if not counts.empty:
         totals = counts.sum(axis=1)
-        figures.append((
-            "fig-history-persona-sizes", "History: persona sizes over time",
-            persona_sizes_figure(counts, names, order),
-            f"Customers per persona on each snapshot date, from {int(totals.iloc[0]):,} on "
-            f"{_iso(totals.index[0])} to {int(totals.iloc[-1]):,} on {_iso(totals.index[-1])} "
-            "(a customer counts from their first kept line), counted from "
-            "fct_segment_transitions. Colours as in the figures above."))
+        figures.append(
+            (
+                "fig-history-persona-sizes",
+                "History: persona sizes over time",
+                persona_sizes_figure(counts, names, order),
+                f"Customers per persona on each snapshot date, from {int(totals.iloc[0]):,} on "
+                f"{_iso(totals.index[0])} to {int(totals.iloc[-1]):,} on {_iso(totals.index[-1])} "
+                "(a customer counts from their first kept line), counted from "
+                "fct_segment_transitions. Colours as in the figures above.",
+            )
+        )
     last = last_transitions(tables.transitions)
     if not last.empty:
-        start, end = _iso(last["from_snapshot_date"].iloc[0]), _iso(last["to_snapshot_date"].iloc[0])
+        start, end = (
+            _iso(last["from_snapshot_date"].iloc[0]),
+            _iso(last["to_snapshot_date"].iloc[0]),
+        )
         moved = last.loc[last["from_persona"].astype(str) != last["to_persona"].astype(str)]
         new = moved.loc[moved["from_persona"] == NOT_YET_CUSTOMER]
         known = moved.loc[moved["from_persona"] != NOT_YET_CUSTOMER]
-        figures.append((
-            "fig-history-transitions", "History: who moved where in the last period",
-            transitions_figure(last, names, order),
-            f"Customers by persona on {start} (rows; \u201cNot yet a customer\u201d: no kept "
-            f"line yet) and on {end} (columns), from fct_segment_transitions. Each cell gives "
-            "the customers who made the move and, below, the value at stake: their net revenue "
-            f"in the 365 days before {start}. Shading: the share of the row's customers; framed "
-            f"cells kept their persona. {int(moved['customers'].sum()):,} customers changed "
-            f"persona: {int(new['customers'].sum()):,} new customers and "
-            f"{int(known['customers'].sum()):,} existing ones with "
-            f"{known['revenue_at_stake'].astype(float).sum():,.2f} at stake."))
+        figures.append(
+            (
+                "fig-history-transitions",
+                "History: who moved where in the last period",
+                transitions_figure(last, names, order),
+                f"Customers by persona on {start} (rows; \u201cNot yet a customer\u201d: no kept "
+                f"line yet) and on {end} (columns), from fct_segment_transitions. Each cell gives "
+                "the customers who made the move and, below, the value at stake: their net revenue "
+                f"in the 365 days before {start}. Shading: the share of the row's customers; framed "
+                f"cells kept their persona. {int(moved['customers'].sum()):,} customers changed "
+                f"persona: {int(new['customers'].sum()):,} new customers and "
+                f"{int(known['customers'].sum()):,} existing ones with "
+                f"{known['revenue_at_stake'].astype(float).sum():,.2f} at stake.",
+            )
+        )
     psi = tables.drift.loc[tables.drift["drift_kind"] == "feature_psi"]
     if not psi.empty:
         psi_dates = sorted(set(pd.to_datetime(psi["snapshot_date"])))
-        flagged = set(pd.to_datetime(
-            psi.loc[psi["refit_recommended"].fillna(False).astype(bool), "snapshot_date"]))
+        flagged = set(
+            pd.to_datetime(
+                psi.loc[psi["refit_recommended"].fillna(False).astype(bool), "snapshot_date"]
+            )
+        )
         runs = _date_runs([(i, d) for i, d in enumerate(psi_dates) if d in flagged])
-        refit = (f"it is on {len(flagged)} of the {len(psi_dates)} snapshot dates (shaded): {runs}"
-                 if flagged else f"it is on none of the {len(psi_dates)} snapshot dates")
+        refit = (
+            f"it is on {len(flagged)} of the {len(psi_dates)} snapshot dates (shaded): {runs}"
+            if flagged
+            else f"it is on none of the {len(psi_dates)} snapshot dates"
+        )
         threshold = psi["psi_threshold"].dropna().astype(float)
         limit = f"{float(threshold.iloc[0]):g}" if len(threshold) else "the threshold"
-        figures.append((
-            "fig-history-psi", "History: drift of the model features",
-            psi_figure(tables.drift),
-            "For each model feature, the population stability index of the customers with a "
-            "purchase on each snapshot date against those of as_of_date (decile bins of "
-            "as_of_date; fct_segment_drift). A refit is recommended when a snapshot's largest "
-            f"PSI exceeds {limit} (var drift_psi_threshold): {refit}. In data that "
-            "starts shortly before the history, recency and tenure drift by construction on "
-            "the early dates."))
-    sections += [FigureSection(fid, title, caption, figure_to_png(fig))
-                 for fid, title, fig, caption in figures]
+        figures.append(
+            (
+                "fig-history-psi",
+                "History: drift of the model features",
+                psi_figure(tables.drift),
+                "For each model feature, the population stability index of the customers with a "
+                "purchase on each snapshot date against those of as_of_date (decile bins of "
+                "as_of_date; fct_segment_drift). A refit is recommended when a snapshot's largest "
+                f"PSI exceeds {limit} (var drift_psi_threshold): {refit}. In data that "
+                "starts shortly before the history, recency and tenure drift by construction on "
+                "the early dates.",
+            )
+        )
+    sections += [
+        FigureSection(fid, title, caption, figure_to_png(fig))
+        for fid, title, fig, caption in figures
+    ]
     return sections
 
 
@@ -1742,11 +2029,17 @@ def report_facts(tables: ReportTables, source: str) -> list[tuple[str, str]]:
     customers = tables.customers
     computed, _ = backtest_status(tables)
     first = tables.backtest_summary.iloc[0]
-    backtest = (f"cutoff {_iso(first['cutoff_date'])}, {int(first['horizon_days'])}-day horizon"
-                if computed else "not computed")
+    backtest = (
+        f"cutoff {_iso(first['cutoff_date'])}, {int(first['horizon_days'])}-day horizon"
+        if computed
+        else "not computed"
+    )
     dates = snapshot_dates(tables)
-    history = (f"{len(dates)} snapshot dates, {_iso(dates[0])} to {_iso(dates[-1])}"
-               if len(dates) > 1 else "one snapshot date")
+    history = (
+        f"{len(dates)} snapshot dates, {_iso(dates[0])} to {_iso(dates[-1])}"
+        if len(dates) > 1
+        else "one snapshot date"
+    )
     return [
         ("As of", _iso(pd.to_datetime(customers["as_of_date"]).max())),
         ("Customers", f"{len(customers):,}"),
@@ -1767,6 +2060,7 @@ def build_report(tables: ReportTables, source: str, max_points: int = 20_000) ->
 # Command line
 # --------------------------------------------------------------------------------------------
 
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``python -m customer_segments.report``."""
     parser = argparse.ArgumentParser(
@@ -1776,17 +2070,39 @@ def build_parser() -> argparse.ArgumentParser:
             "of the customer segmentation in a DuckDB warehouse built by `make build`."
         ),
     )
-    parser.add_argument("--duckdb", required=True, type=Path, metavar="PATH",
-                        help="DuckDB warehouse file built by dbt; opened read-only.")
-    parser.add_argument("--out", required=True, type=Path, metavar="HTML",
-                        help="HTML file to write; its folder is created if needed.")
-    parser.add_argument("--schema", default="main", metavar="SCHEMA",
-                        help="Schema of the marts and clustering tables (default: %(default)s).")
-    parser.add_argument("--reference-schema", default="main_reference", metavar="SCHEMA",
-                        help="Schema of the rfm_segment_grid and rfm_segments seeds "
-                             "(default: %(default)s).")
-    parser.add_argument("--max-points", default=20_000, type=int, metavar="INT",
-                        help="Most customers drawn in the scatter plot (default: %(default)s).")
+    parser.add_argument(
+        "--duckdb",
+        required=True,
+        type=Path,
+        metavar="PATH",
+        help="DuckDB warehouse file built by dbt; opened read-only.",
+    )
+    parser.add_argument(
+        "--out",
+        required=True,
+        type=Path,
+        metavar="HTML",
+        help="HTML file to write; its folder is created if needed.",
+    )
+    parser.add_argument(
+        "--schema",
+        default="main",
+        metavar="SCHEMA",
+        help="Schema of the marts and clustering tables (default: %(default)s).",
+    )
+    parser.add_argument(
+        "--reference-schema",
+        default="main_reference",
+        metavar="SCHEMA",
+        help="Schema of the rfm_segment_grid and rfm_segments seeds (default: %(default)s).",
+    )
+    parser.add_argument(
+        "--max-points",
+        default=20_000,
+        type=int,
+        metavar="INT",
+        help="Most customers drawn in the scatter plot (default: %(default)s).",
+    )
     return parser
 
 

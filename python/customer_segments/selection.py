@@ -84,11 +84,11 @@ from customer_segments.backtest import auc_standard_error, grouping_auc
 
 __all__ = [
     "AUC_TOLERANCE",
-    "BacktestSample",
     "CRITERIA",
     "K_MAX",
     "K_MIN",
     "STABILITY_THRESHOLD",
+    "BacktestSample",
     "assign_customers",
     "check_segmentable",
     "choose_k",
@@ -443,7 +443,7 @@ def label_stability(
         raise ValueError(f"resamples must be at least 1, got {resamples}")
     if not 0 < float(fraction) <= 1:
         raise ValueError(f"fraction must lie in (0, 1], got {fraction}")
-    size = max(int(k) + 1, int(round(float(fraction) * len(X))))
+    size = max(int(k) + 1, round(float(fraction) * len(X)))
     scores = []
     for b in range(int(resamples)):
         seed = int(random_state) + 1 + b
@@ -532,14 +532,21 @@ def evaluate_k(
     models = {k: _fit_kmeans(sample, k, random_state, n_init) for k in candidates}
     # Silhouette needs 2 <= labels <= rows - 1 on its sample; it is NaN for a candidate without.
     scored = [
-        k for k, model in models.items()
+        k
+        for k, model in models.items()
         if 2 <= len(np.unique(model.labels_[silhouette_rows])) <= len(silhouette_rows) - 1
     ]
     silhouettes = dict.fromkeys(candidates, np.nan)
     if scored:
-        silhouettes.update(zip(scored, silhouette_scores(
-            sample[silhouette_rows], [models[k].labels_[silhouette_rows] for k in scored]
-        )))
+        silhouettes.update(
+            zip(
+                scored,
+                silhouette_scores(
+                    sample[silhouette_rows], [models[k].labels_[silhouette_rows] for k in scored]
+                ),
+                strict=True,
+            )
+        )
     if backtest is not None:
         backtest_fit = backtest.X[
             _sample_indices(len(backtest.X), backtest_sample_size, random_state)
@@ -550,9 +557,13 @@ def evaluate_k(
         stability = (np.nan, np.nan)
         if stability_resamples:
             stability = label_stability.__wrapped__(  # already single-threaded here
-                sample[stability_rows], model.labels_[stability_rows], k,
-                resamples=stability_resamples, fraction=stability_fraction,
-                random_state=random_state, n_init=n_init,
+                sample[stability_rows],
+                model.labels_[stability_rows],
+                k,
+                resamples=stability_resamples,
+                fraction=stability_fraction,
+                random_state=random_state,
+                n_init=n_init,
             )
         auc = np.nan
         if backtest is not None and k <= min(backtest_distinct, len(backtest_fit) - 1):
@@ -579,9 +590,12 @@ def evaluate_k(
                 "backtest_auc": float(auc),
                 "backtest_auc_se": auc_standard_error(
                     auc, int(backtest.outcome.sum()), int((~backtest.outcome).sum())
-                ) if backtest is not None else np.nan,
+                )
+                if backtest is not None
+                else np.nan,
                 "unnamed_clusters": (
-                    np.nan if count_unnamed is None
+                    np.nan
+                    if count_unnamed is None
                     else float(count_unnamed(sample_rows, model.labels_))
                 ),
             }
@@ -595,7 +609,8 @@ def _vote(table: pd.DataFrame) -> tuple[pd.Series, str]:
     top = table.loc[table["votes"] == table["votes"].max()]
     elbow_k = (
         int(table.loc[table["elbow_rank"] == 1, "k"].iloc[0])
-        if table["elbow_distance"].notna().any() else None
+        if table["elbow_distance"].notna().any()
+        else None
     )
     if len(top) == 1:
         winner, how = top.iloc[0], "most votes"
@@ -606,7 +621,8 @@ def _vote(table: pd.DataFrame) -> tuple[pd.Series, str]:
         how = "tie broken by the best mean rank"
     others = "; ".join(
         f"k={int(row.k)}: {row.voted_by}"
-        for row in table.itertuples() if row.votes and row.k != winner["k"]
+        for row in table.itertuples()
+        if row.votes and row.k != winner["k"]
     )
     sentence = (
         f"{int(winner['votes'])} of {int(table['votes'].sum())} geometric criteria vote for it "
@@ -671,7 +687,7 @@ def choose_k(
         stable_text = "stability not measured"
     pool = table.loc[
         reproducible,
-        required + ["stability_ari", "backtest_auc", "backtest_auc_se", "unnamed_clusters"],
+        [*required, "stability_ari", "backtest_auc", "backtest_auc_se", "unnamed_clusters"],
     ]
     kept = ", ".join(str(int(k)) for k in pool["k"])
     if pool["backtest_auc"].notna().any():
@@ -694,7 +710,9 @@ def choose_k(
     else:
         winner, sentence = _vote(pool[required].reset_index(drop=True))
         k = int(winner["k"])
-        reason = f"k={k}: no backtest; among reproducible k ({stable_text}: k in {kept}), {sentence}"
+        reason = (
+            f"k={k}: no backtest; among reproducible k ({stable_text}: k in {kept}), {sentence}"
+        )
     own_stability = float(pool.loc[pool["k"] == k, "stability_ari"].iloc[0])
     if np.isfinite(own_stability):
         reason += f"; its stability ARI {own_stability:.3f}"
@@ -812,8 +830,11 @@ def select_k(
         else "not chosen: "
         + (f"stability ARI {row.stability_ari:.3f}, " if pd.notna(row.stability_ari) else "")
         + (f"backtest AUC {row.backtest_auc:.3f}, " if pd.notna(row.backtest_auc) else "")
-        + (f"{row.unnamed_clusters:.0f} unnamed cluster(s), "
-           if pd.notna(row.unnamed_clusters) else "")
+        + (
+            f"{row.unnamed_clusters:.0f} unnamed cluster(s), "
+            if pd.notna(row.unnamed_clusters)
+            else ""
+        )
         + f"{row.votes} geometric vote(s)"
         + (f" ({row.voted_by})" if row.votes else "")
         for row in evaluation.itertuples()

@@ -82,7 +82,9 @@ def snapshot_customers(snapshots: pd.DataFrame, role: str) -> pd.DataFrame | Non
     if rows.empty:
         return None
     for column in rows.columns:
-        if rows[column].dtype == object and rows[column].map(type).astype(str).str.contains(
-            "Decimal").any():
+        if (
+            rows[column].dtype == object
+            and rows[column].map(type).astype(str).str.contains("Decimal").any()
+        ):
             rows[column] = rows[column].astype(float)
     return rows.reset_index(drop=True)

@@ -31,17 +31,20 @@ class _Ref:
     def __init__(self, session: Any, relation: str) -> None:
         self._session, self._relation = session, relation
 
-    def df(self):  # noqa: ANN201 - a pandas DataFrame, as dbt-duckdb's ref().df()
+    def df(self):
         from pyspark.sql import functions
         from pyspark.sql.types import DecimalType
 
         # As dbt-duckdb's .df(): decimals as float64 (Spark gives Python Decimal objects).
         table = self._session.table(self._relation)
-        return table.select(*(
-            functions.col(field.name).cast("double").alias(field.name)
-            if isinstance(field.dataType, DecimalType) else functions.col(field.name)
-            for field in table.schema.fields
-        )).toPandas()
+        return table.select(
+            *(
+                functions.col(field.name).cast("double").alias(field.name)
+                if isinstance(field.dataType, DecimalType)
+                else functions.col(field.name)
+                for field in table.schema.fields
+            )
+        ).toPandas()
 
 
 class _Config:
@@ -76,24 +79,28 @@ class _Dbt:
 def _python_models(manifest: Any) -> list[Any]:
     """The Python model nodes, each after the Python models it depends on."""
     pending = {
-        unique_id: node for unique_id, node in manifest.nodes.items()
+        unique_id: node
+        for unique_id, node in manifest.nodes.items()
         if node.resource_type == "model" and str(node.language).endswith("python")
     }
     ordered: list[Any] = []
     while pending:
-        ready = [unique_id for unique_id, node in pending.items()
-                 if not set(node.depends_on.nodes) & set(pending)]
-        for unique_id in sorted(ready):
-            ordered.append(pending.pop(unique_id))
+        ready = [
+            unique_id
+            for unique_id, node in pending.items()
+            if not set(node.depends_on.nodes) & set(pending)
+        ]
+        ordered.extend(pending.pop(unique_id) for unique_id in sorted(ready))
     return ordered
 
 
 def _run_python_model(node: Any, manifest: Any, session: Any) -> int:
     namespace: dict[str, Any] = {"__name__": f"dbt_python_model_{node.name}"}
-    exec(compile(node.raw_code, node.original_file_path, "exec"), namespace)  # noqa: S102
+    exec(compile(node.raw_code, node.original_file_path, "exec"), namespace)
     frame = namespace["model"](_Dbt(node, manifest, session), session)
     session.createDataFrame(frame).write.format("parquet").mode("overwrite").saveAsTable(
-        node.relation_name)
+        node.relation_name
+    )
     return len(frame)
 
 
@@ -114,18 +121,32 @@ def build_on_spark(
     python_models = _python_models(manifest)
     names = [node.name for node in python_models]
     python_ids = {node.unique_id for node in python_models}
-    tests = [node for node in manifest.nodes.values()
-             if node.resource_type == "test" and set(node.depends_on.nodes) & python_ids]
-    downstream = {unique_id for unique_id, node in manifest.nodes.items()
-                  if node.resource_type == "model" and unique_id not in python_ids
-                  and set(node.depends_on.nodes) & python_ids}
+    tests = [
+        node
+        for node in manifest.nodes.values()
+        if node.resource_type == "test" and set(node.depends_on.nodes) & python_ids
+    ]
+    downstream = {
+        unique_id
+        for unique_id, node in manifest.nodes.items()
+        if node.resource_type == "model"
+        and unique_id not in python_ids
+        and set(node.depends_on.nodes) & python_ids
+    }
 
     started = time.monotonic()
     # Everything but the Python models and what depends on them (tests with such a parent too).
-    if not skip_first_step and not runner.invoke(
-            ["build", "--exclude", *(f"{name}+" for name in names), *common]).success:
+    if (
+        not skip_first_step
+        and not runner.invoke(
+            ["build", "--exclude", *(f"{name}+" for name in names), *common]
+        ).success
+    ):
         return 1
-    print(f"[spark_runner] SQL before the Python models built in {time.monotonic() - started:.1f} s", flush=True)
+    print(
+        f"[spark_runner] SQL before the Python models built in {time.monotonic() - started:.1f} s",
+        flush=True,
+    )
 
     if SparkContext._active_spark_context is None:
         # A new session here would lack the profile's settings (metastore, warehouse): let
@@ -135,14 +156,20 @@ def build_on_spark(
     for node in python_models:
         began = time.monotonic()
         rows = _run_python_model(node, manifest, session)
-        print(f"[spark_runner] python model {node.name}: {rows} rows -> {node.relation_name} "
-              f"in {time.monotonic() - began:.1f} s", flush=True)
+        print(
+            f"[spark_runner] python model {node.name}: {rows} rows -> {node.relation_name} "
+            f"in {time.monotonic() - began:.1f} s",
+            flush=True,
+        )
 
     # Tests of the Python models alone (or with upstream parents), then the rest.
     downstream_ids = set(downstream)
     while True:
-        more = {unique_id for unique_id, node in manifest.nodes.items()
-                if node.resource_type == "model" and set(node.depends_on.nodes) & downstream_ids}
+        more = {
+            unique_id
+            for unique_id, node in manifest.nodes.items()
+            if node.resource_type == "model" and set(node.depends_on.nodes) & downstream_ids
+        }
         if more <= downstream_ids:
             break
         downstream_ids |= more
@@ -151,8 +178,9 @@ def build_on_spark(
     if own_tests and not runner.invoke(["test", "--select", *own_tests, *common]).success:
         return 1
     downstream_names = [manifest.nodes[unique_id].name for unique_id in sorted(downstream)]
-    step = runner.invoke(["build", "--select", *(f"{name}+" for name in downstream_names),
-                          *mixed_tests, *common])
+    step = runner.invoke(
+        ["build", "--select", *(f"{name}+" for name in downstream_names), *mixed_tests, *common]
+    )
     if not step.success:
         return 1
     print(f"[spark_runner] whole build in {time.monotonic() - started:.1f} s", flush=True)
@@ -165,8 +193,11 @@ def main(argv: list[str] | None = None) -> int:
         description="Build the project on Spark, running the dbt Python models in-process.",
     )
     parser.add_argument("--target", default="spark", help="dbt target (default: spark)")
-    parser.add_argument("--skip-first-step", action="store_true",
-                        help="start at the Python models (the SQL before them is built)")
+    parser.add_argument(
+        "--skip-first-step",
+        action="store_true",
+        help="start at the Python models (the SQL before them is built)",
+    )
     parser.add_argument("dbt_args", nargs=argparse.REMAINDER, help="more dbt arguments, after --")
     args = parser.parse_args(argv)
     dbt_args = args.dbt_args[1:] if args.dbt_args[:1] == ["--"] else args.dbt_args

@@ -70,8 +70,14 @@ __all__ = [
 # Shares are per raw line so that they scale with --lines.
 # --------------------------------------------------------------------------------------------
 COLUMNS = [
-    "InvoiceNo", "StockCode", "Description", "Quantity",
-    "InvoiceDate", "UnitPrice", "CustomerID", "Country",
+    "InvoiceNo",
+    "StockCode",
+    "Description",
+    "Quantity",
+    "InvoiceDate",
+    "UnitPrice",
+    "CustomerID",
+    "Country",
 ]
 DEFAULT_LINES = 541_909
 DEFAULT_CUSTOMERS = 4_372
@@ -125,21 +131,45 @@ AS_OF_DATE = dt.date(2011, 12, 10)
 N_DAYS = (AS_OF_DATE - START_DATE).days  # 374 days with invoices: 2010-12-01 .. 2011-12-09
 FIRST_MINUTE = 8 * 60 + 26
 LAST_MINUTE = (N_DAYS - 1) * 1440 + 12 * 60 + 50
-CLOSED_DATES = (
-    [dt.date(2010, 12, 24) + dt.timedelta(days=i) for i in range(11)]
-    + [dt.date(2011, 4, 22), dt.date(2011, 4, 25), dt.date(2011, 4, 29),
-       dt.date(2011, 5, 2), dt.date(2011, 5, 30), dt.date(2011, 8, 29)]
-)
+CLOSED_DATES = [dt.date(2010, 12, 24) + dt.timedelta(days=i) for i in range(11)] + [
+    dt.date(2011, 4, 22),
+    dt.date(2011, 4, 25),
+    dt.date(2011, 4, 29),
+    dt.date(2011, 5, 2),
+    dt.date(2011, 5, 30),
+    dt.date(2011, 8, 29),
+]
 LINES_PER_OPEN_DAY_BY_MONTH = {
-    (2010, 12): 2_500, (2011, 1): 1_460, (2011, 2): 1_150, (2011, 3): 1_360,
-    (2011, 4): 1_425, (2011, 5): 1_480, (2011, 6): 1_420, (2011, 7): 1_520,
-    (2011, 8): 1_360, (2011, 9): 1_930, (2011, 10): 2_340, (2011, 11): 3_260,
+    (2010, 12): 2_500,
+    (2011, 1): 1_460,
+    (2011, 2): 1_150,
+    (2011, 3): 1_360,
+    (2011, 4): 1_425,
+    (2011, 5): 1_480,
+    (2011, 6): 1_420,
+    (2011, 7): 1_520,
+    (2011, 8): 1_360,
+    (2011, 9): 1_930,
+    (2011, 10): 2_340,
+    (2011, 11): 3_260,
     (2011, 12): 3_190,
 }
 # Share of invoices by hour of day (07:00-20:59), peaking at lunchtime.
 HOUR_WEIGHTS = {
-    7: 0.01, 8: 0.05, 9: 0.08, 10: 0.12, 11: 0.12, 12: 0.15, 13: 0.13,
-    14: 0.12, 15: 0.10, 16: 0.06, 17: 0.03, 18: 0.01, 19: 0.01, 20: 0.01,
+    7: 0.01,
+    8: 0.05,
+    9: 0.08,
+    10: 0.12,
+    11: 0.12,
+    12: 0.15,
+    13: 0.13,
+    14: 0.12,
+    15: 0.10,
+    16: 0.06,
+    17: 0.03,
+    18: 0.01,
+    19: 0.01,
+    20: 0.01,
 }
 CLOSING_MINUTE_OF_DAY = 20 * 60 + 59
 
@@ -149,13 +179,43 @@ CLOSING_MINUTE_OF_DAY = 20 * 60 + 59
 HOME_COUNTRY = "United Kingdom"
 HOME_CUSTOMER_SHARE = 3_950 / 4_372
 FOREIGN_CUSTOMER_WEIGHTS = {
-    "Germany": 95, "France": 87, "Spain": 31, "Belgium": 25, "Switzerland": 21,
-    "Portugal": 19, "Italy": 15, "Finland": 12, "Austria": 11, "Norway": 10,
-    "Netherlands": 9, "Australia": 9, "Channel Islands": 9, "Denmark": 9, "Cyprus": 8,
-    "Sweden": 8, "Japan": 8, "Poland": 6, "USA": 4, "Canada": 4, "Unspecified": 4,
-    "Israel": 4, "Greece": 4, "EIRE": 3, "Malta": 2, "United Arab Emirates": 2,
-    "Bahrain": 2, "Lithuania": 1, "Czech Republic": 1, "Lebanon": 1, "Brazil": 1, "RSA": 1,
-    "Saudi Arabia": 1, "Singapore": 1, "Iceland": 1, "European Community": 1, "Hong Kong": 1,
+    "Germany": 95,
+    "France": 87,
+    "Spain": 31,
+    "Belgium": 25,
+    "Switzerland": 21,
+    "Portugal": 19,
+    "Italy": 15,
+    "Finland": 12,
+    "Austria": 11,
+    "Norway": 10,
+    "Netherlands": 9,
+    "Australia": 9,
+    "Channel Islands": 9,
+    "Denmark": 9,
+    "Cyprus": 8,
+    "Sweden": 8,
+    "Japan": 8,
+    "Poland": 6,
+    "USA": 4,
+    "Canada": 4,
+    "Unspecified": 4,
+    "Israel": 4,
+    "Greece": 4,
+    "EIRE": 3,
+    "Malta": 2,
+    "United Arab Emirates": 2,
+    "Bahrain": 2,
+    "Lithuania": 1,
+    "Czech Republic": 1,
+    "Lebanon": 1,
+    "Brazil": 1,
+    "RSA": 1,
+    "Saudi Arabia": 1,
+    "Singapore": 1,
+    "Iceland": 1,
+    "European Community": 1,
+    "Hong Kong": 1,
 }
 # Guest checkouts are nearly all from the home market.
 GUEST_FOREIGN_SHARE = 0.012
@@ -237,53 +297,241 @@ ACCENTED_PRODUCTS = (
 )
 N_PRODUCTS = 4_047
 ITEMS = (
-    "T-LIGHT HOLDER", "LUNCH BAG", "JUMBO BAG", "SHOPPER BAG", "CAKESTAND 3 TIER", "MUG",
-    "TEA TOWEL", "NOTEBOOK", "CHILDRENS APRON", "APRON", "ALARM CLOCK BAKELIKE", "DOORMAT",
-    "CUSHION COVER", "PHOTO FRAME", "PICTURE FRAME", "HOT WATER BOTTLE", "STORAGE TIN",
-    "CAKE CASES", "PAPER CHAIN KIT", "WALL CLOCK", "DRAWER KNOB", "COAT HANGER", "BUNTING",
-    "GARLAND", "LANTERN", "CANDLE", "CANDLE HOLDER", "BIRD ORNAMENT", "HANGING DECORATION",
-    "TRINKET BOX", "JEWELLERY BOX", "PURSE", "WASHBAG", "SPONGE", "SOAP DISH", "TISSUES",
-    "WRAP", "GIFT BAG", "GIFT TAPE", "RIBBONS", "STICKER SHEET", "PENCILS", "ERASER", "RULER",
-    "PENCIL CASE", "CHALKBOARD", "SIGN", "PLATE", "BOWL", "CUP AND SAUCER", "TEAPOT",
-    "EGG CUP", "MILK JUG", "BEAKER", "PAPER NAPKINS", "PAPER CUPS", "PAPER PLATES", "PARASOL",
-    "UMBRELLA", "WATER BOTTLE", "PLASTERS IN TIN", "MAGNET", "KEYRING", "BOOKMARK",
-    "CARD HOLDER", "DOORSTOP", "PLANTER", "WATERING CAN", "BIRD HOUSE", "BIRD FEEDER", "LAMP",
-    "NIGHT LIGHT", "FAIRY LIGHTS", "MIRROR", "HOOK", "COAT RACK", "PEG BAG", "LAUNDRY BAG",
-    "HAND WARMER", "SCARF", "HAIR CLIP", "BRACELET", "NECKLACE", "EARRINGS", "BAG CHARM",
-    "FRIDGE MAGNET", "JIGSAW", "SKITTLES", "PLAYHOUSE", "SNOW GLOBE", "BAUBLE", "WREATH",
-    "STOCKING", "ADVENT CALENDAR", "CHOPSTICKS", "TRAY", "BREAD BIN", "CAKE TIN",
-    "BISCUIT TIN", "JAM JAR", "STORAGE JAR", "SPICE JARS", "RECIPE BOX", "OVEN GLOVE",
-    "POT HOLDER", "COASTERS", "PLACEMATS", "TABLE RUNNER", "THROW", "QUILT", "BEAN BAG",
-    "DOOR HANGER", "WALL ART", "METAL SIGN", "POSTCARD", "GREETING CARD", "WRAPPING PAPER",
-    "PARTY BAG", "PARTY CANDLES", "BALLOONS", "PHOTO ALBUM", "DIARY",
+    "T-LIGHT HOLDER",
+    "LUNCH BAG",
+    "JUMBO BAG",
+    "SHOPPER BAG",
+    "CAKESTAND 3 TIER",
+    "MUG",
+    "TEA TOWEL",
+    "NOTEBOOK",
+    "CHILDRENS APRON",
+    "APRON",
+    "ALARM CLOCK BAKELIKE",
+    "DOORMAT",
+    "CUSHION COVER",
+    "PHOTO FRAME",
+    "PICTURE FRAME",
+    "HOT WATER BOTTLE",
+    "STORAGE TIN",
+    "CAKE CASES",
+    "PAPER CHAIN KIT",
+    "WALL CLOCK",
+    "DRAWER KNOB",
+    "COAT HANGER",
+    "BUNTING",
+    "GARLAND",
+    "LANTERN",
+    "CANDLE",
+    "CANDLE HOLDER",
+    "BIRD ORNAMENT",
+    "HANGING DECORATION",
+    "TRINKET BOX",
+    "JEWELLERY BOX",
+    "PURSE",
+    "WASHBAG",
+    "SPONGE",
+    "SOAP DISH",
+    "TISSUES",
+    "WRAP",
+    "GIFT BAG",
+    "GIFT TAPE",
+    "RIBBONS",
+    "STICKER SHEET",
+    "PENCILS",
+    "ERASER",
+    "RULER",
+    "PENCIL CASE",
+    "CHALKBOARD",
+    "SIGN",
+    "PLATE",
+    "BOWL",
+    "CUP AND SAUCER",
+    "TEAPOT",
+    "EGG CUP",
+    "MILK JUG",
+    "BEAKER",
+    "PAPER NAPKINS",
+    "PAPER CUPS",
+    "PAPER PLATES",
+    "PARASOL",
+    "UMBRELLA",
+    "WATER BOTTLE",
+    "PLASTERS IN TIN",
+    "MAGNET",
+    "KEYRING",
+    "BOOKMARK",
+    "CARD HOLDER",
+    "DOORSTOP",
+    "PLANTER",
+    "WATERING CAN",
+    "BIRD HOUSE",
+    "BIRD FEEDER",
+    "LAMP",
+    "NIGHT LIGHT",
+    "FAIRY LIGHTS",
+    "MIRROR",
+    "HOOK",
+    "COAT RACK",
+    "PEG BAG",
+    "LAUNDRY BAG",
+    "HAND WARMER",
+    "SCARF",
+    "HAIR CLIP",
+    "BRACELET",
+    "NECKLACE",
+    "EARRINGS",
+    "BAG CHARM",
+    "FRIDGE MAGNET",
+    "JIGSAW",
+    "SKITTLES",
+    "PLAYHOUSE",
+    "SNOW GLOBE",
+    "BAUBLE",
+    "WREATH",
+    "STOCKING",
+    "ADVENT CALENDAR",
+    "CHOPSTICKS",
+    "TRAY",
+    "BREAD BIN",
+    "CAKE TIN",
+    "BISCUIT TIN",
+    "JAM JAR",
+    "STORAGE JAR",
+    "SPICE JARS",
+    "RECIPE BOX",
+    "OVEN GLOVE",
+    "POT HOLDER",
+    "COASTERS",
+    "PLACEMATS",
+    "TABLE RUNNER",
+    "THROW",
+    "QUILT",
+    "BEAN BAG",
+    "DOOR HANGER",
+    "WALL ART",
+    "METAL SIGN",
+    "POSTCARD",
+    "GREETING CARD",
+    "WRAPPING PAPER",
+    "PARTY BAG",
+    "PARTY CANDLES",
+    "BALLOONS",
+    "PHOTO ALBUM",
+    "DIARY",
 )
 MOTIFS = (
-    "RED RETROSPOT", "PINK POLKADOT", "BLUE POLKADOT", "VINTAGE UNION JACK", "REGENCY",
-    "SPACEBOY", "DOLLY GIRL", "WOODLAND", "PAISLEY PARK", "SKULL", "ENGLISH ROSE",
-    "JAM MAKING", "CHRISTMAS", "HANGING HEART", "LOVE BIRD", "VINTAGE DOILY", "PANTRY",
-    "STRAWBERRY", "SWEETHEART", "FLORAL FOLK", "ROSE COTTAGE", "VINTAGE LEAF", "OWL",
-    "HEN HOUSE", "LADYBIRD", "BUTTERFLY", "FAIRY CAKE", "CIRCUS PARADE", "ALPHABET",
-    "VINTAGE CARAVAN", "LONDON BUS", "TOADSTOOL", "DAISY", "POPPY", "LAVENDER", "BAROQUE",
-    "FRENCH BLUE", "SCANDINAVIAN", "MOROCCAN", "ORIENTAL", "WILD FLOWER", "SPOTTY", "STRIPY",
-    "GINGHAM", "CHERRY BLOSSOM", "TEA PARTY", "BIRD", "CAT", "DOG", "BEE", "SNOWFLAKE",
-    "REINDEER", "STAR", "HEART", "ANGEL", "GARDEN", "SEASIDE", "RETRO", "ANTIQUE", "ART DECO",
-    "BOTANICAL", "BIRDCAGE", "GLITTER", "FELTCRAFT", "KNITTED", "WICKER", "ENAMEL", "ZINC",
-    "GLASS", "CERAMIC",
+    "RED RETROSPOT",
+    "PINK POLKADOT",
+    "BLUE POLKADOT",
+    "VINTAGE UNION JACK",
+    "REGENCY",
+    "SPACEBOY",
+    "DOLLY GIRL",
+    "WOODLAND",
+    "PAISLEY PARK",
+    "SKULL",
+    "ENGLISH ROSE",
+    "JAM MAKING",
+    "CHRISTMAS",
+    "HANGING HEART",
+    "LOVE BIRD",
+    "VINTAGE DOILY",
+    "PANTRY",
+    "STRAWBERRY",
+    "SWEETHEART",
+    "FLORAL FOLK",
+    "ROSE COTTAGE",
+    "VINTAGE LEAF",
+    "OWL",
+    "HEN HOUSE",
+    "LADYBIRD",
+    "BUTTERFLY",
+    "FAIRY CAKE",
+    "CIRCUS PARADE",
+    "ALPHABET",
+    "VINTAGE CARAVAN",
+    "LONDON BUS",
+    "TOADSTOOL",
+    "DAISY",
+    "POPPY",
+    "LAVENDER",
+    "BAROQUE",
+    "FRENCH BLUE",
+    "SCANDINAVIAN",
+    "MOROCCAN",
+    "ORIENTAL",
+    "WILD FLOWER",
+    "SPOTTY",
+    "STRIPY",
+    "GINGHAM",
+    "CHERRY BLOSSOM",
+    "TEA PARTY",
+    "BIRD",
+    "CAT",
+    "DOG",
+    "BEE",
+    "SNOWFLAKE",
+    "REINDEER",
+    "STAR",
+    "HEART",
+    "ANGEL",
+    "GARDEN",
+    "SEASIDE",
+    "RETRO",
+    "ANTIQUE",
+    "ART DECO",
+    "BOTANICAL",
+    "BIRDCAGE",
+    "GLITTER",
+    "FELTCRAFT",
+    "KNITTED",
+    "WICKER",
+    "ENAMEL",
+    "ZINC",
+    "GLASS",
+    "CERAMIC",
 )
 COLOURS = (
-    "RED", "PINK", "BLUE", "GREEN", "IVORY", "WHITE", "BLACK", "CREAM", "LILAC", "YELLOW",
-    "ORANGE", "PURPLE", "SILVER", "GOLD", "TURQUOISE", "NATURAL", "PASTEL",
+    "RED",
+    "PINK",
+    "BLUE",
+    "GREEN",
+    "IVORY",
+    "WHITE",
+    "BLACK",
+    "CREAM",
+    "LILAC",
+    "YELLOW",
+    "ORANGE",
+    "PURPLE",
+    "SILVER",
+    "GOLD",
+    "TURQUOISE",
+    "NATURAL",
+    "PASTEL",
 )
 SET_SUFFIXES = (", SET OF 2", ", SET OF 3", ", SET OF 4", ", SET OF 6")
 # Non-product codes with their description (dbt seed non_product_stock_codes lists them).
 NON_PRODUCTS = (
-    ("POST", "POSTAGE"), ("post", "POSTAGE"), ("D", "Discount"), ("C2", "CARRIAGE"),
-    ("DOT", "DOTCOM POSTAGE"), ("M", "Manual"), ("BANK CHARGES", "Bank Charges"),
-    ("S", "SAMPLES"), ("AMAZONFEE", "AMAZON FEE"), ("PADS", "PADS TO MATCH ALL CUSHIONS"),
-    ("B", "Adjust bad debt"), ("CRUK", "CRUK Commission"),
-    ("DCGS0003", "BOXED GLASS ASHTRAY"), ("DCGS0069", "OOH LA LA DOGS COLLAR"),
-    ("DCGS0070", "CAMOUFLAGE DOG COLLAR"), ("DCGS0076", "SUNJAR LED NIGHT NIGHT LIGHT"),
-    ("DCGSSBOY", "BOYS PARTY BAG"), ("DCGSSGIRL", "GIRLS PARTY BAG"),
+    ("POST", "POSTAGE"),
+    ("post", "POSTAGE"),
+    ("D", "Discount"),
+    ("C2", "CARRIAGE"),
+    ("DOT", "DOTCOM POSTAGE"),
+    ("M", "Manual"),
+    ("BANK CHARGES", "Bank Charges"),
+    ("S", "SAMPLES"),
+    ("AMAZONFEE", "AMAZON FEE"),
+    ("PADS", "PADS TO MATCH ALL CUSHIONS"),
+    ("B", "Adjust bad debt"),
+    ("CRUK", "CRUK Commission"),
+    ("DCGS0003", "BOXED GLASS ASHTRAY"),
+    ("DCGS0069", "OOH LA LA DOGS COLLAR"),
+    ("DCGS0070", "CAMOUFLAGE DOG COLLAR"),
+    ("DCGS0076", "SUNJAR LED NIGHT NIGHT LIGHT"),
+    ("DCGSSBOY", "BOYS PARTY BAG"),
+    ("DCGSSGIRL", "GIRLS PARTY BAG"),
     ("gift_0001_10", "Dotcomgiftshop Gift Voucher £10.00"),
     ("gift_0001_20", "Dotcomgiftshop Gift Voucher £20.00"),
     ("gift_0001_30", "Dotcomgiftshop Gift Voucher £30.00"),
@@ -291,10 +539,26 @@ NON_PRODUCTS = (
     ("gift_0001_50", "Dotcomgiftshop Gift Voucher £50.00"),
 )
 STOCK_ADJUSTMENT_NOTES = (
-    "check", "damaged", "?", "missing", "damages", "wet damaged", "found", "adjustment",
-    "Damaged", "sold as set on dotcom", "thrown away", "Unsaleable, destroyed.", "mixed up",
-    "wrongly marked", "smashed", "counted", "incorrect stock entry.", "had been put aside.",
-    "dotcom", "lost",
+    "check",
+    "damaged",
+    "?",
+    "missing",
+    "damages",
+    "wet damaged",
+    "found",
+    "adjustment",
+    "Damaged",
+    "sold as set on dotcom",
+    "thrown away",
+    "Unsaleable, destroyed.",
+    "mixed up",
+    "wrongly marked",
+    "smashed",
+    "counted",
+    "incorrect stock entry.",
+    "had been put aside.",
+    "dotcom",
+    "lost",
 )
 
 
@@ -326,7 +590,8 @@ def _build_calendar() -> _Calendar:
     hours = np.array(sorted(HOUR_WEIGHTS))
     probabilities = np.array([HOUR_WEIGHTS[h] for h in hours])
     by_day = np.array(
-        [LINES_PER_OPEN_DAY_BY_MONTH[(day.year, day.month)] for day in dates], dtype=float)
+        [LINES_PER_OPEN_DAY_BY_MONTH[(day.year, day.month)] for day in dates], dtype=float
+    )
     return _Calendar(
         open_days=open_days,
         cumulative_weight=np.concatenate([[0.0], np.cumsum(weights)]),
@@ -409,11 +674,13 @@ def _build_catalogue(rng: np.random.Generator) -> _Catalogue:
     weights[: len(KNOWN_PRODUCTS)] = popularity[: len(KNOWN_PRODUCTS)]
     # Accented products sit in the middle of the range so that even small files contain them.
     n_fixed = len(fixed)
-    weights[len(KNOWN_PRODUCTS): n_fixed - 1] = popularity[200: 200 + len(ACCENTED_PRODUCTS)]
+    weights[len(KNOWN_PRODUCTS) : n_fixed - 1] = popularity[200 : 200 + len(ACCENTED_PRODUCTS)]
     weights[n_fixed - 1] = 0.0  # the big-order product is sold only once
-    rest = popularity[len(KNOWN_PRODUCTS):]
-    rest = np.delete(rest, np.arange(200 - len(KNOWN_PRODUCTS),
-                                     200 - len(KNOWN_PRODUCTS) + len(ACCENTED_PRODUCTS)))
+    rest = popularity[len(KNOWN_PRODUCTS) :]
+    rest = np.delete(
+        rest,
+        np.arange(200 - len(KNOWN_PRODUCTS), 200 - len(KNOWN_PRODUCTS) + len(ACCENTED_PRODUCTS)),
+    )
     weights[n_fixed:] = rng.permutation(rest[: N_PRODUCTS - n_fixed])
     cumulative = np.cumsum(weights)
     cumulative /= cumulative[-1]
@@ -421,8 +688,12 @@ def _build_catalogue(rng: np.random.Generator) -> _Catalogue:
     # Cheap lines sell by the dozen; expensive ones one at a time.
     pack = np.select(
         [base_pence < 50, base_pence < 150, base_pence < 400, base_pence < 1_000],
-        [rng.choice([12, 24, 48], N_PRODUCTS), rng.choice([6, 12, 24], N_PRODUCTS),
-         rng.choice([2, 4, 6, 12], N_PRODUCTS), rng.choice([1, 2, 4, 6], N_PRODUCTS)],
+        [
+            rng.choice([12, 24, 48], N_PRODUCTS),
+            rng.choice([6, 12, 24], N_PRODUCTS),
+            rng.choice([2, 4, 6, 12], N_PRODUCTS),
+            rng.choice([1, 2, 4, 6], N_PRODUCTS),
+        ],
         default=rng.choice([1, 2], N_PRODUCTS),
     )
     retail = np.round(base_pence * rng.uniform(1.5, 1.75, N_PRODUCTS)).astype(np.int64)
@@ -626,7 +897,7 @@ def _draw_customers(rng: np.random.Generator, plan: _Plan, chunk: int) -> _Custo
     basket = np.array([PERSONA_BASKET[key] for key in PERSONA_KEYS])[persona]
     basket[is_wholesaler] = 0.6
     return _Customers(
-        ids=plan.customer_ids[offset: offset + n],
+        ids=plan.customer_ids[offset : offset + n],
         persona=persona,
         is_wholesaler=is_wholesaler,
         country=country,
@@ -687,28 +958,46 @@ def _draw_timelines(
     regular_high_value = np.flatnonzero(high_value & ~wholesalers)
     n_super = min(regular_high_value.size, max(1, round(n * SUPER_FREQUENT_SHARE)))
     frequency[rng.choice(regular_high_value, size=n_super, replace=False)] = rng.integers(
-        150, MAX_FREQUENCY + 1, n_super)
+        150, MAX_FREQUENCY + 1, n_super
+    )
     return frequency, recency, tenure
 
 
 class _InvoiceTable:
     """Invoice headers appended group by group; scalars apply to the whole group."""
 
-    _COLUMNS = ("kind", "customer", "country", "n_product_lines", "reference", "n_cancelled",
-                "solo_code")
+    _COLUMNS = (
+        "kind",
+        "customer",
+        "country",
+        "n_product_lines",
+        "reference",
+        "n_cancelled",
+        "solo_code",
+    )
 
     def __init__(self) -> None:
         self._parts: list[dict[str, np.ndarray]] = []
         self.size = 0
 
-    def add(self, kind, minute, customer, country, *, n_product_lines=0, reference=-1,
-            n_cancelled=0, solo_code=NO_SOLO_CODE) -> int:
+    def add(
+        self,
+        kind,
+        minute,
+        customer,
+        country,
+        *,
+        n_product_lines=0,
+        reference=-1,
+        n_cancelled=0,
+        solo_code=NO_SOLO_CODE,
+    ) -> int:
         """Append invoices and return the index of the first one."""
         minute = np.atleast_1d(np.asarray(minute, dtype=np.int64))
         values = (kind, customer, country, n_product_lines, reference, n_cancelled, solo_code)
         part = {
             name: np.broadcast_to(np.asarray(value, dtype=np.int64), minute.shape).copy()
-            for name, value in zip(self._COLUMNS, values)
+            for name, value in zip(self._COLUMNS, values, strict=True)
         }
         part["minute"] = minute
         self._parts.append(part)
@@ -735,7 +1024,10 @@ def _anytime(rng: np.random.Generator, cal: _Calendar, n: int) -> np.ndarray:
 
 
 def _purchase_minutes(
-    rng: np.random.Generator, cal: _Calendar, frequency: np.ndarray, recency: np.ndarray,
+    rng: np.random.Generator,
+    cal: _Calendar,
+    frequency: np.ndarray,
+    recency: np.ndarray,
     tenure: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Customer, first-invoice offset per customer and minute of every purchase invoice.
@@ -771,16 +1063,25 @@ def _purchase_extras(
     invoices = [np.flatnonzero(is_postage), np.flatnonzero(is_carriage)]
     codes = [np.full(invoices[0].size, npi["POST"]), np.full(invoices[1].size, npi["C2"])]
     for code in ("M", "BANK CHARGES", "PADS", "post"):
-        count = _per_default(NON_PRODUCT_LINES_PER_DEFAULT[code], n_lines,
-                             at_least=int(code == "post" and is_first_chunk))
+        count = _per_default(
+            NON_PRODUCT_LINES_PER_DEFAULT[code],
+            n_lines,
+            at_least=int(code == "post" and is_first_chunk),
+        )
         invoices.append(rng.choice(n_purchases, size=min(count, n_purchases), replace=False))
         codes.append(np.full(invoices[-1].size, npi[code]))
     return np.concatenate(invoices).astype(np.int64), np.concatenate(codes).astype(np.int64)
 
 
 def _customer_fee_invoices(
-    rng: np.random.Generator, plan: _Plan, cal: _Calendar, frequency: np.ndarray,
-    starts: np.ndarray, purchase_minutes: np.ndarray, n_lines: int, is_first_chunk: bool,
+    rng: np.random.Generator,
+    plan: _Plan,
+    cal: _Calendar,
+    frequency: np.ndarray,
+    starts: np.ndarray,
+    purchase_minutes: np.ndarray,
+    n_lines: int,
+    is_first_chunk: bool,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """One-line C invoices of discounts, samples, manual corrections and charity commission.
 
@@ -791,8 +1092,11 @@ def _customer_fee_invoices(
     customers, codes = [], []
     for code, key in (("D", "D"), ("S", "S"), ("M", "M_C"), ("CRUK", "CRUK")):
         # One manual line in the first chunk carries the file's maximum unit price.
-        count = _per_default(NON_PRODUCT_LINES_PER_DEFAULT[key], n_lines,
-                             at_least=int(code == "M" and is_first_chunk))
+        count = _per_default(
+            NON_PRODUCT_LINES_PER_DEFAULT[key],
+            n_lines,
+            at_least=int(code == "M" and is_first_chunk),
+        )
         if code == "CRUK":
             # Charity commission is booked against a single customer, as in the real file.
             who = np.full(count, rng.integers(frequency.size))
@@ -825,8 +1129,11 @@ def _spread_lines(
 
 
 def _guest_cancellations(
-    rng: np.random.Generator, cal: _Calendar, guest_minutes: np.ndarray,
-    guest_lines: np.ndarray, n_cancel_lines: int,
+    rng: np.random.Generator,
+    cal: _Calendar,
+    guest_minutes: np.ndarray,
+    guest_lines: np.ndarray,
+    n_cancel_lines: int,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
     """C invoices taking back lines of earlier guest invoices, `n_cancel_lines` in all.
 
@@ -838,7 +1145,7 @@ def _guest_cancellations(
     sizes = rng.geometric(1 / CANCELLED_LINES_PER_INVOICE, guest_minutes.size)
     references, taken, minutes = [], [], []
     remaining = n_cancel_lines
-    for guest, minute, size in zip(candidates, later, sizes):
+    for guest, minute, size in zip(candidates, later, sizes, strict=True):
         if remaining <= 0:
             break
         if minute < 0:
@@ -872,7 +1179,8 @@ def _draw_invoices(plan: _Plan, chunk: int) -> tuple[_Customers, _Invoices]:
     country = customers.country[cust]
     extra_inv, extra_code = _purchase_extras(rng, plan, country, n_lines, is_first_chunk)
     fee_cust, fee_code, fee_minutes = _customer_fee_invoices(
-        rng, plan, cal, frequency, starts, purchase_minutes, n_lines, is_first_chunk)
+        rng, plan, cal, frequency, starts, purchase_minutes, n_lines, is_first_chunk
+    )
 
     # ---- customers: lines per purchase invoice, sized to the customers' share of the file
     n_customer_rows = round(n_lines * (1 - GUEST_LINE_SHARE))
@@ -885,7 +1193,8 @@ def _draw_invoices(plan: _Plan, chunk: int) -> tuple[_Customers, _Invoices]:
         / (1 + DUPLICATE_LINE_SHARE)
     )
     weights = (
-        customers.basket[cust] * cal.basket_by_day[purchase_minutes // 1440]
+        customers.basket[cust]
+        * cal.basket_by_day[purchase_minutes // 1440]
         * np.exp(rng.normal(0, 0.6, n_purchases))
     )
     n_product = _spread_lines(rng, n_product_total, weights)
@@ -894,7 +1203,8 @@ def _draw_invoices(plan: _Plan, chunk: int) -> tuple[_Customers, _Invoices]:
     n_cancel = max(1, round(n_cancel_lines / CANCELLED_LINES_PER_INVOICE))
     cancelled = np.sort(rng.choice(n_purchases, size=min(n_cancel, n_purchases), replace=False))
     n_cancelled = np.minimum(
-        rng.geometric(1 / CANCELLED_LINES_PER_INVOICE, cancelled.size), n_product[cancelled])
+        rng.geometric(1 / CANCELLED_LINES_PER_INVOICE, cancelled.size), n_product[cancelled]
+    )
     cancel_minutes = _later_minutes(rng, purchase_minutes[cancelled], cal)
     keep = cancel_minutes >= 0
     cancelled, n_cancelled = cancelled[keep], n_cancelled[keep]
@@ -904,10 +1214,17 @@ def _draw_invoices(plan: _Plan, chunk: int) -> tuple[_Customers, _Invoices]:
     n_free = max(round(FREE_LINE_SHARE * n_lines), int(is_first_chunk))
     n_zero_quantity = _per_default(ZERO_QUANTITY_LINES_PER_DEFAULT, n_lines, int(is_first_chunk))
     n_customer_bad_debt = _per_default(
-        CUSTOMER_BAD_DEBT_LINES_PER_DEFAULT, n_lines, int(is_first_chunk))
+        CUSTOMER_BAD_DEBT_LINES_PER_DEFAULT, n_lines, int(is_first_chunk)
+    )
     customer_rows = (
-        n_product.sum() + n_customer_duplicates + n_cancelled.sum() + extra_inv.size
-        + fee_cust.size + n_big_order_rows + n_zero_quantity + n_customer_bad_debt
+        n_product.sum()
+        + n_customer_duplicates
+        + n_cancelled.sum()
+        + extra_inv.size
+        + fee_cust.size
+        + n_big_order_rows
+        + n_zero_quantity
+        + n_customer_bad_debt
     )
 
     # ---- guests: big baskets filling the rest of the quota around the fixed one-line rows
@@ -915,9 +1232,7 @@ def _draw_invoices(plan: _Plan, chunk: int) -> tuple[_Customers, _Invoices]:
     n_amazon = _per_default(NON_PRODUCT_LINES_PER_DEFAULT["AMAZONFEE"], n_lines)
     n_bad_debt = 3 if is_first_chunk else 0
     n_guest_cancel_lines = round(n_lines * GUEST_CANCELLATION_LINE_SHARE)
-    n_guest_rows = (
-        n_lines - customer_rows - n_adjust - n_amazon - n_bad_debt - n_guest_cancel_lines
-    )
+    n_guest_rows = n_lines - customer_rows - n_adjust - n_amazon - n_bad_debt - n_guest_cancel_lines
     n_guests = max(2, round(n_guest_rows / GUEST_ROWS_PER_INVOICE))
     has_dot = rng.random(n_guests) < 0.55
     n_dcgs = _per_default(NON_PRODUCT_LINES_PER_DEFAULT["DCGS"], n_lines)
@@ -925,16 +1240,20 @@ def _draw_invoices(plan: _Plan, chunk: int) -> tuple[_Customers, _Invoices]:
     n_gift = _per_default(NON_PRODUCT_LINES_PER_DEFAULT["gift_0001"], n_lines, at_least=1)
     dcgs_codes = [i for c, i in npi.items() if c.startswith("DCGS")]
     gift_codes = [i for c, i in npi.items() if c.startswith("gift_")]
-    guest_extra_inv = np.concatenate([
-        np.flatnonzero(has_dot),
-        rng.choice(n_guests, size=n_dcgs, replace=n_dcgs > n_guests),
-        rng.choice(n_guests, size=n_gift, replace=n_gift > n_guests),
-    ])
-    guest_extra_code = np.concatenate([
-        np.full(int(has_dot.sum()), npi["DOT"]),
-        rng.choice(dcgs_codes, size=n_dcgs),
-        rng.choice(gift_codes, size=n_gift),
-    ])
+    guest_extra_inv = np.concatenate(
+        [
+            np.flatnonzero(has_dot),
+            rng.choice(n_guests, size=n_dcgs, replace=n_dcgs > n_guests),
+            rng.choice(n_guests, size=n_gift, replace=n_gift > n_guests),
+        ]
+    )
+    guest_extra_code = np.concatenate(
+        [
+            np.full(int(has_dot.sum()), npi["DOT"]),
+            rng.choice(dcgs_codes, size=n_dcgs),
+            rng.choice(gift_codes, size=n_gift),
+        ]
+    )
     # Drop a repeated (invoice, code) pair: it would be an unplanned exact duplicate.
     _, first = np.unique(guest_extra_inv * 10_000 + guest_extra_code, return_index=True)
     first = np.sort(first)
@@ -949,7 +1268,8 @@ def _draw_invoices(plan: _Plan, chunk: int) -> tuple[_Customers, _Invoices]:
     guest_weights = cal.basket_by_day[guest_minutes // 1440] * np.exp(rng.normal(0, 0.8, n_guests))
     guest_lines = _spread_lines(rng, n_guest_products, guest_weights)
     guest_ref, guest_n_cancelled, guest_cancel_minutes, unplaced = _guest_cancellations(
-        rng, cal, guest_minutes, guest_lines, n_guest_cancel_lines)
+        rng, cal, guest_minutes, guest_lines, n_guest_cancel_lines
+    )
     guest_lines[int(np.argmax(guest_lines))] += unplaced
 
     adjust_minutes = _anytime(rng, cal, n_adjust)
@@ -958,12 +1278,18 @@ def _draw_invoices(plan: _Plan, chunk: int) -> tuple[_Customers, _Invoices]:
 
     # ---- the table, in a fixed order that pass 2 relies on only through the fields below
     table = _InvoiceTable()
-    purchase_start = table.add(
-        PURCHASE, purchase_minutes, cust, country, n_product_lines=n_product)
-    table.add(CANCEL, cancel_minutes, cust[cancelled], country[cancelled],
-              reference=purchase_start + cancelled, n_cancelled=n_cancelled)
-    fee_start = table.add(SOLO_CANCEL, fee_minutes, fee_cust, customers.country[fee_cust],
-                          solo_code=fee_code)
+    purchase_start = table.add(PURCHASE, purchase_minutes, cust, country, n_product_lines=n_product)
+    table.add(
+        CANCEL,
+        cancel_minutes,
+        cust[cancelled],
+        country[cancelled],
+        reference=purchase_start + cancelled,
+        n_cancelled=n_cancelled,
+    )
+    fee_start = table.add(
+        SOLO_CANCEL, fee_minutes, fee_cust, customers.country[fee_cust], solo_code=fee_code
+    )
     big_order, manual_max = None, -1
     if is_first_chunk:
         # The 80,995-unit order of one wholesaler, cancelled twelve minutes later.
@@ -980,8 +1306,9 @@ def _draw_invoices(plan: _Plan, chunk: int) -> tuple[_Customers, _Invoices]:
     # Data-entry slips: a zero quantity at the customer's last purchase, a customer's bad debt.
     slip_cust = rng.choice(n_customers, size=n_zero_quantity)
     slip_minutes = purchase_minutes[starts[slip_cust] + frequency[slip_cust] - 1]
-    table.add(SOLO, slip_minutes, slip_cust, customers.country[slip_cust],
-              solo_code=ZERO_QUANTITY_SLIP)
+    table.add(
+        SOLO, slip_minutes, slip_cust, customers.country[slip_cust], solo_code=ZERO_QUANTITY_SLIP
+    )
     debt_cust = rng.choice(n_customers, size=n_customer_bad_debt)
     first_purchase = purchase_minutes[starts[debt_cust]]
     debt_minutes = _later_minutes(rng, first_purchase, cal)
@@ -995,17 +1322,34 @@ def _draw_invoices(plan: _Plan, chunk: int) -> tuple[_Customers, _Invoices]:
     )
     guest_country[:2] = plan.countries.index(HOME_COUNTRY)
     guest_start = table.add(GUEST, guest_minutes, -1, guest_country, n_product_lines=guest_lines)
-    table.add(GUEST_CANCEL, guest_cancel_minutes, -1, guest_country[guest_ref],
-              reference=guest_start + guest_ref, n_cancelled=guest_n_cancelled)
+    table.add(
+        GUEST_CANCEL,
+        guest_cancel_minutes,
+        -1,
+        guest_country[guest_ref],
+        reference=guest_start + guest_ref,
+        n_cancelled=guest_n_cancelled,
+    )
     table.add(STOCK_ADJUST, adjust_minutes, -1, plan.countries.index(HOME_COUNTRY))
-    table.add(np.where(is_amazon_cancel, SOLO_CANCEL, SOLO), amazon_minutes, -1,
-              plan.countries.index(HOME_COUNTRY), solo_code=npi["AMAZONFEE"])
+    table.add(
+        np.where(is_amazon_cancel, SOLO_CANCEL, SOLO),
+        amazon_minutes,
+        -1,
+        plan.countries.index(HOME_COUNTRY),
+        solo_code=npi["AMAZONFEE"],
+    )
     if n_bad_debt:
         # Three bad-debt adjustments a minute apart in August, as A563185-A563187 are.
         debt_day = cal.open_days[
-            np.searchsorted(cal.open_days, (dt.date(2011, 8, 12) - START_DATE).days)]
-        table.add(BAD_DEBT, debt_day * 1440 + 14 * 60 + 50 + np.arange(3), -1,
-                  plan.countries.index(HOME_COUNTRY), solo_code=npi["B"])
+            np.searchsorted(cal.open_days, (dt.date(2011, 8, 12) - START_DATE).days)
+        ]
+        table.add(
+            BAD_DEBT,
+            debt_day * 1440 + 14 * 60 + 50 + np.arange(3),
+            -1,
+            plan.countries.index(HOME_COUNTRY),
+            solo_code=npi["B"],
+        )
 
     invoices = _Invoices(
         **table.columns(),
@@ -1030,7 +1374,7 @@ def _number_invoices(plan: _Plan) -> list[np.ndarray]:
     numbers = np.empty(all_minutes.size, dtype=np.int64)
     numbers[order] = FIRST_INVOICE_NUMBER + np.arange(all_minutes.size)
     bounds = np.cumsum([0] + [m.size for m in minutes])
-    return [numbers[bounds[c]: bounds[c + 1]] for c in range(plan.n_chunks)]
+    return [numbers[bounds[c] : bounds[c + 1]] for c in range(plan.n_chunks)]
 
 
 # ============================================================================================
@@ -1045,9 +1389,8 @@ def _distinct_products(
     for attempt in range(200):
         order = np.lexsort((product, invoice))
         repeated = np.zeros(invoice.size, dtype=bool)
-        repeated[1:] = (
-            (invoice[order][1:] == invoice[order][:-1])
-            & (product[order][1:] == product[order][:-1])
+        repeated[1:] = (invoice[order][1:] == invoice[order][:-1]) & (
+            product[order][1:] == product[order][:-1]
         )
         clash = order[repeated]
         if clash.size == 0:
@@ -1055,7 +1398,8 @@ def _distinct_products(
         # Popularity redraws converge slowly in huge baskets; switch to uniform after a while.
         if attempt < 10:
             product[clash] = np.searchsorted(
-                cat.cumulative_popularity, rng.random(clash.size), side="right")
+                cat.cumulative_popularity, rng.random(clash.size), side="right"
+            )
         else:
             product[clash] = sellable[rng.integers(0, sellable.size, clash.size)]
     raise RuntimeError("could not draw distinct products per invoice")
@@ -1077,8 +1421,9 @@ class _Lines:
 
     @staticmethod
     def concat(parts: Sequence[_Lines]) -> _Lines:
-        return _Lines(*(np.concatenate([getattr(p, f.name) for p in parts])
-                        for f in fields(_Lines)))
+        return _Lines(
+            *(np.concatenate([getattr(p, f.name) for p in parts]) for f in fields(_Lines))
+        )
 
 
 def _log_uniform_pence(rng: np.random.Generator, low: float, high: float, n: int) -> np.ndarray:
@@ -1130,7 +1475,8 @@ def _cancellation_lines(rng: np.random.Generator, inv: _Invoices, purchases: _Li
     bought = chosen.quantity
     partial = (rng.random(bought.size) < 0.35) & (bought > 1)
     returned = np.where(
-        partial, 1 + (rng.random(bought.size) * (bought - 1)).astype(np.int64), bought)
+        partial, 1 + (rng.random(bought.size) * (bought - 1)).astype(np.int64), bought
+    )
     # `chosen` is grouped by purchase invoice, hence by cancellation.
     first_of_invoice = np.searchsorted(chosen.invoice, chosen.invoice, side="left")
     position = np.arange(bought.size) - first_of_invoice
@@ -1146,12 +1492,18 @@ def _duplicate_lines(
     """Exact copies of some lines, placed right after the original or a few lines later."""
     customer_lines = np.flatnonzero(~is_guest & (purchases.pence > 0))
     guest_lines = np.flatnonzero(is_guest)
-    duplicated = np.concatenate([
-        rng.choice(customer_lines, size=min(inv.n_customer_duplicates, customer_lines.size),
-                   replace=False),
-        rng.choice(guest_lines, size=min(inv.n_guest_duplicates, guest_lines.size),
-                   replace=False),
-    ])
+    duplicated = np.concatenate(
+        [
+            rng.choice(
+                customer_lines,
+                size=min(inv.n_customer_duplicates, customer_lines.size),
+                replace=False,
+            ),
+            rng.choice(
+                guest_lines, size=min(inv.n_guest_duplicates, guest_lines.size), replace=False
+            ),
+        ]
+    )
     copies = purchases.take(duplicated)
     copies.position = copies.position + rng.choice([0, 0, 0, 1, 2, 3], duplicated.size) + 0.5
     return copies
@@ -1165,8 +1517,12 @@ def _extra_lines(rng: np.random.Generator, inv: _Invoices, cat: _Catalogue) -> _
     npi = cat.non_product_index
     # Price range in pence and most units per line.
     for name, (low, high, most) in {
-        "POST": (1500, 4000, 4), "post": (1500, 4000, 2), "C2": (5000, 5001, 1),
-        "DOT": (1000, 150_000, 1), "M": (20, 2_000, 12), "BANK CHARGES": (1500, 1501, 1),
+        "POST": (1500, 4000, 4),
+        "post": (1500, 4000, 2),
+        "C2": (5000, 5001, 1),
+        "DOT": (1000, 150_000, 1),
+        "M": (20, 2_000, 12),
+        "BANK CHARGES": (1500, 1501, 1),
         "PADS": (1, 2, 1),
     }.items():
         mask = code == npi[name]
@@ -1198,7 +1554,8 @@ def _solo_lines(rng: np.random.Generator, inv: _Invoices, cat: _Catalogue) -> _L
     code[adjust] = np.searchsorted(cat.cumulative_popularity, rng.random(n_adjust), side="right")
     notes_start = cat.n_products + len(NON_PRODUCTS)
     description[adjust] = np.where(
-        rng.random(n_adjust) < STOCK_ADJUSTMENT_MISSING_DESCRIPTION_SHARE, -1,
+        rng.random(n_adjust) < STOCK_ADJUSTMENT_MISSING_DESCRIPTION_SHARE,
+        -1,
         notes_start + rng.integers(0, len(STOCK_ADJUSTMENT_NOTES), n_adjust),
     )
     size = np.maximum(1, np.round(np.exp(rng.normal(np.log(12), 1.1, n_adjust)))).astype(np.int64)
@@ -1208,14 +1565,19 @@ def _solo_lines(rng: np.random.Generator, inv: _Invoices, cat: _Catalogue) -> _L
     # Zero-quantity slips: a product at its price but no units.
     slip = code == ZERO_QUANTITY_SLIP
     slip_product = np.searchsorted(
-        cat.cumulative_popularity, rng.random(int(slip.sum())), side="right")
+        cat.cumulative_popularity, rng.random(int(slip.sum())), side="right"
+    )
     code[slip], description[slip] = slip_product, slip_product
     quantity[slip] = 0
     pence[slip] = cat.base_pence[slip_product]
 
     for name, (low, high) in {
-        "D": (500, 20_000), "S": (100, 10_000), "M": (20, 30_000), "CRUK": (100, 50_000),
-        "AMAZONFEE": (500_000, 1_800_000), "B": (5_000, 50_000),
+        "D": (500, 20_000),
+        "S": (100, 10_000),
+        "M": (20, 30_000),
+        "CRUK": (100, 50_000),
+        "AMAZONFEE": (500_000, 1_800_000),
+        "B": (5_000, 50_000),
     }.items():
         mask = code == npi[name]
         if name == "B":
@@ -1234,49 +1596,54 @@ def _solo_lines(rng: np.random.Generator, inv: _Invoices, cat: _Catalogue) -> _L
     return _Lines(invoice, np.zeros(invoice.size), code, description, quantity, pence)
 
 
-def _chunk_lines(
-    plan: _Plan, chunk: int, numbers: np.ndarray
-) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _chunk_lines(plan: _Plan, chunk: int, numbers: np.ndarray) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Pass 2: the typed order lines and the personas of one chunk."""
     customers, inv = _draw_invoices(plan, chunk)
     rng = _rng(plan.seed, _STREAM_LINES, chunk)
     cat = plan.catalogue
     purchases, is_guest = _purchase_lines(rng, inv, customers, cat)
-    lines = _Lines.concat([
-        purchases,
-        _cancellation_lines(rng, inv, purchases),
-        _duplicate_lines(rng, inv, purchases, is_guest),
-        _extra_lines(rng, inv, cat),
-        _solo_lines(rng, inv, cat),
-    ])
+    lines = _Lines.concat(
+        [
+            purchases,
+            _cancellation_lines(rng, inv, purchases),
+            _duplicate_lines(rng, inv, purchases, is_guest),
+            _extra_lines(rng, inv, cat),
+            _solo_lines(rng, inv, cat),
+        ]
+    )
     lines = lines.take(np.lexsort((lines.position, numbers[lines.invoice])))
 
     invoice = lines.invoice
     customer = inv.customer[invoice]
     customer_id = pd.arrays.IntegerArray(
-        customers.ids[np.maximum(customer, 0)].astype(np.int64), mask=customer < 0)
+        customers.ids[np.maximum(customer, 0)].astype(np.int64), mask=customer < 0
+    )
     descriptions = np.append(cat.descriptions, None)  # index -1 -> missing
-    frame = pd.DataFrame({
-        "InvoiceNo": _invoice_numbers_text(inv, numbers)[invoice],
-        "StockCode": cat.codes[lines.code],
-        "Description": descriptions[lines.description],
-        "Quantity": lines.quantity.astype(np.int64),
-        "InvoiceDate": pd.Timestamp(START_DATE) + pd.to_timedelta(inv.minute[invoice], unit="min"),
-        "UnitPrice": lines.pence / 100.0,
-        "CustomerID": customer_id,
-        "Country": np.asarray(plan.countries, dtype=object)[inv.country[invoice]],
-    })
-    personas = pd.DataFrame({
-        "customer_id": customers.ids,
-        "persona_key": np.asarray(PERSONA_KEYS, dtype=object)[customers.persona],
-    })
+    frame = pd.DataFrame(
+        {
+            "InvoiceNo": _invoice_numbers_text(inv, numbers)[invoice],
+            "StockCode": cat.codes[lines.code],
+            "Description": descriptions[lines.description],
+            "Quantity": lines.quantity.astype(np.int64),
+            "InvoiceDate": pd.Timestamp(START_DATE)
+            + pd.to_timedelta(inv.minute[invoice], unit="min"),
+            "UnitPrice": lines.pence / 100.0,
+            "CustomerID": customer_id,
+            "Country": np.asarray(plan.countries, dtype=object)[inv.country[invoice]],
+        }
+    )
+    personas = pd.DataFrame(
+        {
+            "customer_id": customers.ids,
+            "persona_key": np.asarray(PERSONA_KEYS, dtype=object)[customers.persona],
+        }
+    )
     return frame, personas
 
 
 def _invoice_numbers_text(inv: _Invoices, numbers: np.ndarray) -> np.ndarray:
-    prefix = np.where(
-        np.isin(inv.kind, CANCEL_KINDS), "C", np.where(inv.kind == BAD_DEBT, "A", ""))
-    return np.array([p + str(n) for p, n in zip(prefix, numbers)], dtype=object)
+    prefix = np.where(np.isin(inv.kind, CANCEL_KINDS), "C", np.where(inv.kind == BAD_DEBT, "A", ""))
+    return np.array([p + str(n) for p, n in zip(prefix, numbers, strict=True)], dtype=object)
 
 
 # ============================================================================================
@@ -1403,11 +1770,18 @@ def _parquet_table(lines: pd.DataFrame):
     """A pyarrow table of the lines: text columns as in the CSV, numbers typed."""
     import pyarrow as pa  # only the Parquet output needs it
 
-    schema = pa.schema([
-        ("InvoiceNo", pa.string()), ("StockCode", pa.string()), ("Description", pa.string()),
-        ("Quantity", pa.int64()), ("InvoiceDate", pa.string()), ("UnitPrice", pa.float64()),
-        ("CustomerID", pa.int64()), ("Country", pa.string()),
-    ])
+    schema = pa.schema(
+        [
+            ("InvoiceNo", pa.string()),
+            ("StockCode", pa.string()),
+            ("Description", pa.string()),
+            ("Quantity", pa.int64()),
+            ("InvoiceDate", pa.string()),
+            ("UnitPrice", pa.float64()),
+            ("CustomerID", pa.int64()),
+            ("Country", pa.string()),
+        ]
+    )
     written = lines.assign(InvoiceDate=format_invoice_dates(lines["InvoiceDate"]))
     table = pa.Table.from_pandas(written[COLUMNS], schema=schema, preserve_index=False)
     # Without the pandas metadata the bytes depend on the data alone.
@@ -1488,18 +1862,34 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
             "and the personas planted in them. The same seed gives byte-identical files."
         ),
     )
-    parser.add_argument("--out", type=Path, default=Path("data/online_retail.csv"),
-                        help="order lines file (default: %(default)s)")
-    parser.add_argument("--personas-out", type=Path,
-                        default=Path("data/online_retail_personas.csv"),
-                        help="ground truth customer_id,persona_key (default: %(default)s)")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=Path("data/online_retail.csv"),
+        help="order lines file (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--personas-out",
+        type=Path,
+        default=Path("data/online_retail_personas.csv"),
+        help="ground truth customer_id,persona_key (default: %(default)s)",
+    )
     parser.add_argument("--seed", type=int, default=42, help="random seed (default: %(default)s)")
-    parser.add_argument("--lines", type=int, default=DEFAULT_LINES,
-                        help="number of order lines, at least 10,000; customers scale with it "
-                             "(default: %(default)s, the size of the real file)")
-    parser.add_argument("--format", choices=("csv", "parquet"), default="csv", dest="file_format",
-                        help="csv: Kaggle layout; parquet: same columns, InvoiceDate as text, "
-                             "numbers typed (default: %(default)s)")
+    parser.add_argument(
+        "--lines",
+        type=int,
+        default=DEFAULT_LINES,
+        help="number of order lines, at least 10,000; customers scale with it "
+        "(default: %(default)s, the size of the real file)",
+    )
+    parser.add_argument(
+        "--format",
+        choices=("csv", "parquet"),
+        default="csv",
+        dest="file_format",
+        help="csv: Kaggle layout; parquet: same columns, InvoiceDate as text, "
+        "numbers typed (default: %(default)s)",
+    )
     return parser.parse_args(argv)
 
 

@@ -25,7 +25,10 @@ def default_data(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     exactly as `make data` writes them (seed 42, 541,909 lines). Read-only for every test."""
     folder = tmp_path_factory.mktemp("default_data")
     lines, personas = folder / f"online_retail_{DEFAULT_SEED}.csv", folder / "personas.csv"
-    assert generate.main(
-        ["--seed", str(DEFAULT_SEED), "--out", str(lines), "--personas-out", str(personas)]
-    ) == 0
+    assert (
+        generate.main(
+            ["--seed", str(DEFAULT_SEED), "--out", str(lines), "--personas-out", str(personas)]
+        )
+        == 0
+    )
     return lines, personas

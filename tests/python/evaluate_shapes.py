@@ -27,7 +27,6 @@ HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE), str(HERE / "integration")]
 
 import shapes  # noqa: E402
-
 from customer_segments.backtest import (  # noqa: E402
     calibration_deciles,
     group_rate_scores,
@@ -126,7 +125,9 @@ def report(result: dict) -> str:
     lines += ["", "| persona | customers | members meeting its conditions | median R / F / M / T |"]
     lines.append("| --- | ---: | ---: | --- |")
     for row in result["centroids"].itertuples():
-        share = "-" if np.isnan(row.share_meeting_conditions) else f"{row.share_meeting_conditions:.0%}"
+        share = (
+            "-" if np.isnan(row.share_meeting_conditions) else f"{row.share_meeting_conditions:.0%}"
+        )
         lines.append(
             f"| {row.persona_key} | {row.customer_count:,} | {share} | "
             f"{row.median_recency_days:.0f} / {row.median_frequency:g} / "
@@ -161,15 +162,20 @@ def report(result: dict) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--default-data", action="store_true",
-                        help="also evaluate data/online_retail.csv (make data)")
+    parser.add_argument(
+        "--default-data",
+        action="store_true",
+        help="also evaluate data/online_retail.csv (make data)",
+    )
     parser.add_argument("--only", nargs="*", default=None, help="shape names to run")
     args = parser.parse_args(argv)
     names = args.only or list(shapes.SHAPES)
     for name in names:
         if name == "default":
             continue
-        print(report(evaluate(name, shapes.invoices(shapes.SHAPES[name]), shapes.AS_OF)), flush=True)
+        print(
+            report(evaluate(name, shapes.invoices(shapes.SHAPES[name]), shapes.AS_OF)), flush=True
+        )
     if args.default_data or (args.only and "default" in args.only):
         import independent_cleaning
 

@@ -77,7 +77,9 @@ def planted_rfm(
                     "recency_days": recency,
                     "tenure_days": recency + span,
                     "frequency": invoices,
-                    "monetary": np.round(rng.lognormal(group.log_money, group.log_money_sd, n_per), 2),
+                    "monetary": np.round(
+                        rng.lognormal(group.log_money, group.log_money_sd, n_per), 2
+                    ),
                     "planted": name,
                 }
             )
@@ -88,6 +90,7 @@ def planted_rfm(
 
 def with_far_out_group(rfm: pd.DataFrame, n: int = 6, seed: int = 1) -> pd.DataFrame:
     """Add ``n`` extreme wholesalers, planted as ``high_value``."""
-    far = planted_rfm({"high_value": FAR_OUT}, n_per=n, seed=seed,
-                      first_id=int(rfm["customer_id"].max()) + 1)
+    far = planted_rfm(
+        {"high_value": FAR_OUT}, n_per=n, seed=seed, first_id=int(rfm["customer_id"].max()) + 1
+    )
     return pd.concat([rfm, far], ignore_index=True)

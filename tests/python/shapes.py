@@ -30,7 +30,9 @@ class Shape:
 
     name: str
     customers: int = 3000
-    first_join_days: int = 720  # joins spread over [as_of - first_join_days, as_of - last_join_days]
+    first_join_days: int = (
+        720  # joins spread over [as_of - first_join_days, as_of - last_join_days]
+    )
     last_join_days: int = 0
     rate_shape: float = 1.2  # purchase rate ~ Gamma(rate_shape, rate_mean / rate_shape)
     rate_mean: float = 1 / 45
@@ -95,7 +97,7 @@ def invoices(shape: Shape, as_of: pd.Timestamp = AS_OF) -> pd.DataFrame:
         while days and rng.random() > dropout:
             # Thinning: candidate events at the peak rate, each kept with the season's share.
             while True:
-                day += max(1, int(round(rng.exponential(1 / (rate * peak)))))
+                day += max(1, round(rng.exponential(1 / (rate * peak))))
                 if day >= end or rng.random() < season[day] / peak:
                     break
             if day >= end:

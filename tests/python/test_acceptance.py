@@ -13,15 +13,21 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from planted import MATURE, PRODUCT, RECENT, TWO_GROUPS, planted_rfm, with_far_out_group
 
 from customer_segments.clustering import run_segmentation
 from customer_segments.personas import customer_measures
+from planted import MATURE, PRODUCT, RECENT, TWO_GROUPS, planted_rfm, with_far_out_group
 
 SEED_FILE = Path(__file__).resolve().parents[2] / "seeds" / "cluster_personas.csv"
 # Share of each planted group that buys in the next period, for the backtest snapshots.
-REPEAT_RATES = {"high_value": 0.9, "new": 0.4, "occasional": 0.3, "at_risk": 0.05,
-                "loyal": 0.7, "lost": 0.02}
+REPEAT_RATES = {
+    "high_value": 0.9,
+    "new": 0.4,
+    "occasional": 0.3,
+    "at_risk": 0.05,
+    "loyal": 0.7,
+    "lost": 0.02,
+}
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +45,9 @@ def backtest_snapshot(groups, seed: int, n_per: int | dict[str, int] = 150) -> p
 
 def majority_names(tables: dict, rfm: pd.DataFrame) -> dict[str, str]:
     labels = tables["customer_clusters"].merge(rfm[["customer_id", "planted"]], on="customer_id")
-    return labels.groupby("planted")["persona_key"].agg(lambda s: s.value_counts().idxmax()).to_dict()
+    return (
+        labels.groupby("planted")["persona_key"].agg(lambda s: s.value_counts().idxmax()).to_dict()
+    )
 
 
 def chosen(tables: dict) -> int:
@@ -61,11 +69,15 @@ def test_a_recent_frequent_cluster_is_never_at_risk(personas):
     for k in ("auto", 4, 5):
         centroids = run_segmentation(rfm, personas, k=k)["centroids"]
         recent_frequent = centroids.loc[
-            (centroids["median_recency_days"] <= median_recency) & (centroids["median_frequency"] >= 5)
+            (centroids["median_recency_days"] <= median_recency)
+            & (centroids["median_frequency"] >= 5)
         ]
         assert len(recent_frequent) >= 1
         assert not recent_frequent["persona_key"].isin(["at_risk", "big_spender_lapsed"]).any()
-        assert "at_risk" not in set(centroids["persona_key"]), (k, centroids["persona_key"].tolist())
+        assert "at_risk" not in set(centroids["persona_key"]), (
+            k,
+            centroids["persona_key"].tolist(),
+        )
 
 
 @pytest.mark.parametrize("with_backtest", [False, True], ids=["vote", "backtest"])
@@ -75,9 +87,11 @@ def test_planted_personas_with_a_far_out_group_keep_their_names(personas, with_b
     tables = run_segmentation(rfm, personas, backtest_rfm=backtest)
     assert chosen(tables) >= 3
     assert majority_names(tables, rfm) == {p: p for p in PRODUCT}
-    wholesalers = tables["customer_clusters"].set_index("customer_id").loc[
-        rfm["customer_id"].iloc[-10:], "persona_key"
-    ]
+    wholesalers = (
+        tables["customer_clusters"]
+        .set_index("customer_id")
+        .loc[rfm["customer_id"].iloc[-10:], "persona_key"]
+    )
     assert (wholesalers == "high_value").all()
 
 
@@ -97,9 +111,7 @@ def test_one_customer_cannot_move_another_customers_persona(personas):
     # A small base, 60 customers, and one order line with Quantity 1e15 (a barcode).
     rfm = planted_rfm(PRODUCT, n_per=15, seed=5)
     before = run_segmentation(rfm, personas)
-    absurd = pd.concat(
-        [rfm, rfm.iloc[[0]].assign(customer_id=1, monetary=1e15)], ignore_index=True
-    )
+    absurd = pd.concat([rfm, rfm.iloc[[0]].assign(customer_id=1, monetary=1e15)], ignore_index=True)
     after = run_segmentation(absurd, personas)
     assert chosen(after) == chosen(before)
     persona = after["customer_clusters"].set_index("customer_id")["persona_key"]
@@ -113,8 +125,14 @@ def test_a_fully_refunded_customer_is_never_high_value(personas):
     # Recent and frequent like the best customers, but everything bought was returned (net 0),
     # or more (net -120: returns of goods bought before the data starts).
     refunded = pd.DataFrame(
-        {"customer_id": [1, 2], "recency_days": [2, 2], "tenure_days": [300, 300],
-         "frequency": [40, 40], "monetary": [0.0, -120.0], "planted": "refund"}
+        {
+            "customer_id": [1, 2],
+            "recency_days": [2, 2],
+            "tenure_days": [300, 300],
+            "frequency": [40, 40],
+            "monetary": [0.0, -120.0],
+            "planted": "refund",
+        }
     )
     tables = run_segmentation(pd.concat([rfm, refunded], ignore_index=True), personas)
     labels = tables["customer_clusters"].set_index("customer_id")

@@ -26,9 +26,11 @@ from customer_segments.backtest import (
 
 def pairwise_auc(score, outcome) -> float:
     """Every (buyer, non-buyer) pair: 1 if the buyer scores higher, 0.5 on a tie."""
-    buyers = [s for s, y in zip(score, outcome) if y]
-    others = [s for s, y in zip(score, outcome) if not y]
-    wins = sum(1.0 if b > o else 0.5 if b == o else 0.0 for b, o in itertools.product(buyers, others))
+    buyers = [s for s, y in zip(score, outcome, strict=True) if y]
+    others = [s for s, y in zip(score, outcome, strict=True) if not y]
+    wins = sum(
+        1.0 if b > o else 0.5 if b == o else 0.0 for b, o in itertools.product(buyers, others)
+    )
     return wins / (len(buyers) * len(others))
 
 
@@ -173,8 +175,16 @@ def test_quantile_scores_follow_the_sql_macro():
 
 
 def test_rfm_score_uses_the_mart_scores_when_given():
-    rfm = pd.DataFrame({"recency_score": [5, 1], "frequency_score": [4, 1], "monetary_score": [3, 2],
-                        "recency_days": [1, 2], "frequency": [1, 2], "monetary": [1.0, 2.0]})
+    rfm = pd.DataFrame(
+        {
+            "recency_score": [5, 1],
+            "frequency_score": [4, 1],
+            "monetary_score": [3, 2],
+            "recency_days": [1, 2],
+            "frequency": [1, 2],
+            "monetary": [1.0, 2.0],
+        }
+    )
     assert rfm_score(rfm).tolist() == [12.0, 4.0]
     computed = rfm_score(rfm.drop(columns=["recency_score", "frequency_score", "monetary_score"]))
     # Two customers: the better of each scores 1 + floor(5 * 1 / 2) = 3, the worse 1.

@@ -21,10 +21,10 @@ import pytest
 # bench/ is not an installed package: it is imported from the project folder.
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from bench import run as bench_run  # noqa: E402
-from bench.baseline_duckdb import compute_rfm as duckdb_rfm  # noqa: E402
-from bench.data import ensure_dataset, parse_size, size_label  # noqa: E402
-from integration.independent_cleaning import classify, read_raw, rfm  # noqa: E402
+from bench import run as bench_run
+from bench.baseline_duckdb import compute_rfm as duckdb_rfm
+from bench.data import ensure_dataset, parse_size, size_label
+from integration.independent_cleaning import classify, read_raw, rfm
 
 LINES = 20_000
 BASELINES = ("notebook", "duckdb")
@@ -34,12 +34,23 @@ BASELINES = ("notebook", "duckdb")
 def bench_dir(tmp_path_factory) -> Path:
     """Run the runner once on both baselines at a tiny size, keeping the run folders."""
     out = tmp_path_factory.mktemp("bench")
-    code = bench_run.main([
-        "--sizes", "20k", "--sides", ",".join(BASELINES), "--runs", "1", "--keep",
-        "--data-dir", str(out / "data"),
-        "--results-log", str(out / "results.jsonl"),
-        "--results-md", str(out / "RESULTS.md"),
-    ])
+    code = bench_run.main(
+        [
+            "--sizes",
+            "20k",
+            "--sides",
+            ",".join(BASELINES),
+            "--runs",
+            "1",
+            "--keep",
+            "--data-dir",
+            str(out / "data"),
+            "--results-log",
+            str(out / "results.jsonl"),
+            "--results-md",
+            str(out / "RESULTS.md"),
+        ]
+    )
     assert code == 0
     yield out
     # --keep left each run's folder in the system temp dir: remove them.
@@ -59,7 +70,8 @@ def rules_rfm(bench_dir) -> pd.DataFrame:
     csv = ensure_dataset(LINES, "csv", data_dir=bench_dir / "data")
     lines = classify(read_raw(csv))
     assert {"missing_customer", "duplicate", "non_product", "invalid_price", "return"} <= set(
-        lines["outcome"])  # agreement would prove little on a file where the rules never fire
+        lines["outcome"]
+    )  # agreement would prove little on a file where the rules never fire
     return rfm(lines).reset_index()
 
 
@@ -67,17 +79,20 @@ def assert_same_rfm(expected: pd.DataFrame, baseline: pd.DataFrame) -> None:
     expected = expected.sort_values("customer_id").reset_index(drop=True)
     baseline = baseline.sort_values("customer_id").reset_index(drop=True)
     assert baseline["customer_id"].astype("int64").tolist() == (
-        expected["customer_id"].astype("int64").tolist())
+        expected["customer_id"].astype("int64").tolist()
+    )
     for column in ["recency_days", "frequency", "tenure_days"]:
         assert baseline[column].astype("int64").tolist() == (
-            expected[column].astype("int64").tolist()), column
+            expected[column].astype("int64").tolist()
+        ), column
     difference = (baseline["monetary"].astype(float) - expected["monetary"].astype(float)).abs()
     assert difference.max() < 0.005, f"monetary differs by up to {difference.max()}"
 
 
 def test_every_baseline_ran_and_the_table_lists_it(bench_dir, runs):
     assert {side: record["status"] for side, record in runs.items()} == dict.fromkeys(
-        BASELINES, "ok")
+        BASELINES, "ok"
+    )
     assert all(record["peak_rss_mb"] > 0 for record in runs.values())
     table = (bench_dir / "RESULTS.md").read_text()
     for side in BASELINES:
@@ -155,17 +170,24 @@ def test_linearity_is_judged_within_each_memory_limit():
 def test_k_selection_is_judged_on_growth_and_share():
     from bench.run import targets
 
-
     def verdict(small_k: float, large_k: float, large_total: float) -> str:
-        series = {("dbt", "csv", 5_000_000, None): _measured(20.0, small_k),
-                  ("dbt", "csv", 50_000_000, None): _measured(large_total, large_k)}
+        series = {
+            ("dbt", "csv", 5_000_000, None): _measured(20.0, small_k),
+            ("dbt", "csv", 50_000_000, None): _measured(large_total, large_k),
+        }
         return next(line for line in targets(series) if line.startswith("- k selection"))
 
     assert verdict(1.6, 2.9, 73.5).endswith("**met**")  # x1.8 for x10 lines, 4% of the run
     assert verdict(1.6, 16.0, 200.0).endswith("**MISSED**")  # follows the lines
     assert verdict(10.0, 12.0, 60.0).endswith("**MISSED**")  # flat but a fifth of the run
     # The span is the widest of 5x+ ending at the largest size, not the last step.
-    series = {("dbt", "csv", lines, None): _measured(total, k_seconds) for lines, total, k_seconds
-              in ((5_000_000, 17.0, 1.6), (50_000_000, 73.5, 2.9), (100_000_000, 147.0, 4.2))}
+    series = {
+        ("dbt", "csv", lines, None): _measured(total, k_seconds)
+        for lines, total, k_seconds in (
+            (5_000_000, 17.0, 1.6),
+            (50_000_000, 73.5, 2.9),
+            (100_000_000, 147.0, 4.2),
+        )
+    }
     line = next(line for line in targets(series) if line.startswith("- k selection"))
     assert "from 5M to 100M" in line and line.endswith("**met**"), line

@@ -7,7 +7,6 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 import pytest
-from test_clustering import SEED_FILE, persona_rfm
 
 from customer_segments.cli import DEFAULT_SCHEMA, OWNER_COMMENT, main
 from customer_segments.clustering import (
@@ -16,6 +15,7 @@ from customer_segments.clustering import (
     build_customer_clusters,
     run_segmentation,
 )
+from test_clustering import SEED_FILE, persona_rfm
 
 
 def make_warehouse(path: Path, rfm: pd.DataFrame) -> Path:
@@ -69,8 +69,18 @@ def warehouse(tmp_path: Path) -> Path:
 def test_help_lists_the_options(capsys):
     assert main(["--help"]) == 0
     out = capsys.readouterr().out
-    for option in ["--duckdb", "--rfm-table", "--personas", "--k", "--k-min", "--k-max",
-                   "--min-customers", "--random-state", "--schema", "--replace"]:
+    for option in [
+        "--duckdb",
+        "--rfm-table",
+        "--personas",
+        "--k",
+        "--k-min",
+        "--k-max",
+        "--min-customers",
+        "--random-state",
+        "--schema",
+        "--replace",
+    ]:
         assert option in out
     assert "default: segments_cli" in " ".join(out.split())
 
@@ -144,8 +154,16 @@ def test_replace_overwrites_dbt_tables_and_a_view(warehouse, capsys):
     with duckdb.connect(str(warehouse)) as connection:
         connection.execute("drop table main.cluster_centroids")
         connection.execute("create view main.cluster_centroids as select 'dbt' as built_by")
-    args = ["--duckdb", str(warehouse), "--personas", str(SEED_FILE), "--schema", "main",
-            "--k", "3"]
+    args = [
+        "--duckdb",
+        str(warehouse),
+        "--personas",
+        str(SEED_FILE),
+        "--schema",
+        "main",
+        "--k",
+        "3",
+    ]
     assert main([*args, "--replace"]) == 0
     assert len(read(warehouse, "main", "cluster_centroids")) == 3
     assert len(read(warehouse, "main", "customer_clusters")) == len(
@@ -198,8 +216,10 @@ def test_missing_file_is_named_and_not_created(tmp_path, capsys):
     [
         (["--rfm-table", "main.no_such_table"], "RFM table main.no_such_table not found"),
         (["--personas", "no_such_file.csv"], "personas file not found: no_such_file.csv"),
-        (["--personas", "reference.no_such_personas"],
-         "personas table reference.no_such_personas not found"),
+        (
+            ["--personas", "reference.no_such_personas"],
+            "personas table reference.no_such_personas not found",
+        ),
         (["--rfm-table", "main.fct_customer_rfm; drop table x"], "not a valid [schema.]table name"),
     ],
     ids=["rfm-table", "personas-file", "personas-table", "bad-name"],

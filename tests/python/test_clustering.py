@@ -4,16 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import duckdb
 import numpy as np
 import pandas as pd
 import pytest
 
-import duckdb
-
 from customer_segments.clustering import (
     CUSTOMER_CLUSTER_COLUMNS,
-    build_backtest_segments,
     TABLE_NAMES,
+    build_backtest_segments,
     build_centroids,
     build_customer_clusters,
     build_feature_transform,
@@ -110,7 +109,9 @@ def test_planted_personas_are_found_and_named(rfm, result):
     labels = result["customer_clusters"].merge(rfm[["customer_id", "planted"]], on="customer_id")
     assert len(labels) == len(rfm)
     clustered = labels.loc[labels["cluster_id"].notna()]
-    agreement = (clustered["persona_key"] == clustered["planted"]).groupby(clustered["planted"]).mean()
+    agreement = (
+        (clustered["persona_key"] == clustered["planted"]).groupby(clustered["planted"]).mean()
+    )
     assert (agreement > 0.95).all(), agreement
 
 
@@ -128,12 +129,19 @@ def test_every_customer_is_labelled_and_refunds_are_left_out(rfm, result):
 
 def test_customers_with_returns_only_get_no_purchase(rfm, personas, result):
     returns_only = pd.DataFrame(
-        {"customer_id": [1], "recency_days": [np.nan], "tenure_days": [np.nan],
-         "frequency": [0], "monetary": [-80.0]}
+        {
+            "customer_id": [1],
+            "recency_days": [np.nan],
+            "tenure_days": [np.nan],
+            "frequency": [0],
+            "monetary": [-80.0],
+        }
     )
     labels = build_customer_clusters(
         pd.concat([rfm, returns_only], ignore_index=True),
-        result["feature_transform"], result["centroids"], personas,
+        result["feature_transform"],
+        result["centroids"],
+        personas,
     ).set_index("customer_id")
     assert labels.loc[1, "persona_key"] == "no_purchase"
     assert pd.isna(labels.loc[1, "cluster_id"])
@@ -146,7 +154,7 @@ def test_centroids_say_why_each_cluster_got_its_name(result, personas):
     assert centroids["persona_key"].is_unique
     rules = personas.set_index("persona_key")["rule"]
     measures = [c for c in centroids.columns if c.startswith("median_")]
-    profiles = centroids[measures].rename(columns=lambda c: c[len("median_"):])
+    profiles = centroids[measures].rename(columns=lambda c: c[len("median_") :])
     clustered = persona_rfm().loc[lambda r: r["monetary"] > 0]
     reference = population_reference(customer_measures(clustered))
     for i, row in centroids.iterrows():
@@ -163,7 +171,10 @@ def test_shares_sum_to_one_and_counts_match_the_labels(result):
     assert centroids["customer_share"].sum() == pytest.approx(1.0)
     labels = result["customer_clusters"].dropna(subset=["cluster_id"])
     counted = labels["cluster_id"].value_counts().sort_index()
-    assert counted.tolist() == centroids.set_index("cluster_id")["customer_count"].sort_index().tolist()
+    assert (
+        counted.tolist()
+        == centroids.set_index("cluster_id")["customer_count"].sort_index().tolist()
+    )
     per_cluster = labels.groupby("cluster_id")["persona_key"].unique()
     names = centroids.set_index("cluster_id")["persona_key"]
     assert all(list(per_cluster[c]) == [names[c]] for c in names.index)
@@ -226,7 +237,7 @@ def test_plain_sql_assigns_every_customer_as_the_library_does(rfm, result, perso
         from customers where frequency = 0 or monetary <= 0
         order by customer_id
     """
-    customers = rfm.drop(columns="planted").astype({c: float for c in SOURCE_COLUMNS})
+    customers = rfm.drop(columns="planted").astype(dict.fromkeys(SOURCE_COLUMNS, float))
     with duckdb.connect() as connection:
         connection.register("customers", customers)
         connection.register("clustered", customers.loc[customers["monetary"] > 0])
@@ -247,8 +258,13 @@ def test_steps_compose_to_the_same_tables(rfm, personas, result):
     evaluation = build_k_evaluation(rfm, params, personas)
     centroids = build_centroids(rfm, params, evaluation, personas)
     labels = build_customer_clusters(rfm, params, centroids, personas)
-    steps = {"feature_transform": params, "persona_conditions": conditions,
-             "k_evaluation": evaluation, "centroids": centroids, "customer_clusters": labels}
+    steps = {
+        "feature_transform": params,
+        "persona_conditions": conditions,
+        "k_evaluation": evaluation,
+        "centroids": centroids,
+        "customer_clusters": labels,
+    }
     for key, table in steps.items():
         pd.testing.assert_frame_equal(table, result[key])
 
@@ -260,15 +276,15 @@ def test_the_conditions_table_resolves_thresholds_over_the_clustered_customers(r
     assert table.loc[("high_value", "monetary", ">="), "threshold"] == pytest.approx(
         clustered["monetary"].quantile(0.75)
     )
-    assert table.loc[("at_risk", "recency_days", ">"), "threshold"] == clustered[
-        "recency_days"].median()
+    assert (
+        table.loc[("at_risk", "recency_days", ">"), "threshold"]
+        == clustered["recency_days"].median()
+    )
 
 
 def test_centroid_row_order_changes_no_label(rfm, result, personas):
     reversed_centroids = result["centroids"].iloc[::-1]
-    labels = build_customer_clusters(
-        rfm, result["feature_transform"], reversed_centroids, personas
-    )
+    labels = build_customer_clusters(rfm, result["feature_transform"], reversed_centroids, personas)
     pd.testing.assert_frame_equal(labels, result["customer_clusters"])
 
 
@@ -288,7 +304,9 @@ def test_new_customers_are_labelled_without_refitting(rfm, result, personas):
 def test_a_backtest_snapshot_adds_its_evidence(rfm, personas):
     params = build_feature_transform(rfm, personas)
     cutoff = persona_rfm(seed=11)
-    rates = cutoff["planted"].map({"high_value": 0.9, "new": 0.4, "occasional": 0.3, "at_risk": 0.05})
+    rates = cutoff["planted"].map(
+        {"high_value": 0.9, "new": 0.4, "occasional": 0.3, "at_risk": 0.05}
+    )
     cutoff["has_next_period_purchase"] = np.random.default_rng(0).random(len(cutoff)) < rates
     evaluation = build_k_evaluation(rfm, params, personas, backtest_rfm=cutoff)
     assert evaluation["backtest_auc"].notna().all()
@@ -297,15 +315,18 @@ def test_a_backtest_snapshot_adds_its_evidence(rfm, personas):
     unnamed = evaluation.set_index("k")["unnamed_clusters"]
     assert unnamed[4] == 0 and unnamed[3] >= 1 and unnamed[10] >= 3
     assert (evaluation["n_backtest_customers"] == (cutoff["monetary"] > 0).sum()).all()
-    assert evaluation.loc[evaluation["is_chosen"], "reason"].iloc[0].startswith(
-        "chosen by the rule: k=4: the smallest reproducible k"
+    assert (
+        evaluation.loc[evaluation["is_chosen"], "reason"]
+        .iloc[0]
+        .startswith("chosen by the rule: k=4: the smallest reproducible k")
     )
     # Too short a history at the cutoff (fewer than cluster_min_customers): no backtest.
     short = build_k_evaluation(rfm, params, personas, backtest_rfm=cutoff.iloc[:20])
     assert short["backtest_auc"].isna().all()
     with pytest.raises(ValueError, match="has_next_period_purchase"):
-        build_k_evaluation(rfm, params, personas, backtest_rfm=cutoff.drop(
-            columns="has_next_period_purchase"))
+        build_k_evaluation(
+            rfm, params, personas, backtest_rfm=cutoff.drop(columns="has_next_period_purchase")
+        )
 
 
 def test_fixed_k_bypasses_the_rule(rfm, personas):
@@ -320,8 +341,11 @@ def test_fixed_k_bypasses_the_rule(rfm, personas):
 
 def test_too_few_customers_fail_naming_the_count_and_the_setting(personas):
     small = persona_rfm(n_per=10, seed=1)  # 40 customers, 4 of them refunded
-    with pytest.raises(ValueError, match=r"only 36 customer\(s\) can be clustered.*"
-                                         r"cluster_min_customers = 50"):
+    with pytest.raises(
+        ValueError,
+        match=r"only 36 customer\(s\) can be clustered.*"
+        r"cluster_min_customers = 50",
+    ):
         run_segmentation(small, personas)
     tables = run_segmentation(small, personas, min_customers=30)
     assert tables["centroids"]["customer_count"].sum() == 36
@@ -354,8 +378,12 @@ def test_identical_customers_fail_clearly(rfm, personas):
         (lambda r: r.drop(columns="tenure_days"), "missing column.*tenure_days"),
         (lambda r: r.drop(columns="customer_id"), "missing column.*customer_id"),
         (lambda r: r.assign(monetary=r["monetary"].where(r.index != 5)), "monetary has missing"),
-        (lambda r: r.assign(customer_id=r["customer_id"].where(r.index != 1, r["customer_id"][0])),
-         "customer_id must be unique"),
+        (
+            lambda r: r.assign(
+                customer_id=r["customer_id"].where(r.index != 1, r["customer_id"][0])
+            ),
+            "customer_id must be unique",
+        ),
         (lambda r: r.iloc[:0], "no customers"),
     ],
     ids=["missing-feature", "missing-id", "nan", "duplicate-id", "empty"],
@@ -370,8 +398,9 @@ def test_the_previous_call_signatures_still_build(rfm, personas):
     from customer_segments.features import fit_feature_transform
 
     params = fit_feature_transform(rfm)
-    evaluation = build_k_evaluation(rfm, params, k="auto", max_k=len(personas), random_state=42,
-                                    n_init=10)
+    evaluation = build_k_evaluation(
+        rfm, params, k="auto", max_k=len(personas), random_state=42, n_init=10
+    )
     assert evaluation["is_chosen"].sum() == 1
     with pytest.raises(ValueError, match="k=11 exceeds the maximum of 10"):
         build_k_evaluation(rfm, params, k=11, max_k=10)
@@ -384,7 +413,9 @@ def test_the_cutoff_pipeline_labels_every_cutoff_customer_for_the_backtest(perso
     from customer_segments.backtest import evaluate_grouping
 
     cutoff = persona_rfm(seed=12)
-    rates = cutoff["planted"].map({"high_value": 0.9, "new": 0.4, "occasional": 0.3, "at_risk": 0.05})
+    rates = cutoff["planted"].map(
+        {"high_value": 0.9, "new": 0.4, "occasional": 0.3, "at_risk": 0.05}
+    )
     rng = np.random.default_rng(1)
     cutoff["has_next_period_purchase"] = rng.random(len(cutoff)) < rates
     cutoff["next_period_revenue"] = np.where(cutoff["has_next_period_purchase"], 100.0, 0.0)

@@ -6,7 +6,6 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pytest
-from test_clustering import persona_rfm
 
 from customer_segments.features import (
     DEFAULT_FEATURES,
@@ -17,6 +16,7 @@ from customer_segments.features import (
     robust_spread,
     transform_features,
 )
+from test_clustering import persona_rfm
 
 SOURCES = ["recency_days", "frequency", "monetary", "tenure_days"]
 FORWARD = {"identity": lambda v: v, "sqrt": np.sqrt, "log1p": np.log1p}
@@ -182,7 +182,7 @@ def test_the_sql_of_the_docstring_gives_the_same_model_space(rfm, params):
         join params as p using (source_column)
         order by customer_id, p.feature_position
     """
-    customers = rfm[["customer_id", *SOURCES]].astype({c: float for c in SOURCES})
+    customers = rfm[["customer_id", *SOURCES]].astype(dict.fromkeys(SOURCES, float))
     with duckdb.connect() as connection:
         connection.register("customers", customers)
         connection.register("params", params)
@@ -206,7 +206,7 @@ def test_new_customers_get_the_fitted_transform(rfm, params):
     X_new = transform_features(new, params)
     np.testing.assert_array_equal(X_new[:3], X[picked])
     rows = params.set_index("source_column")
-    expected = [z_of(v, rows.loc[c]) for c, v in zip(SOURCES, new[SOURCES].iloc[3])]
+    expected = [z_of(v, rows.loc[c]) for c, v in zip(SOURCES, new[SOURCES].iloc[3], strict=True)]
     np.testing.assert_allclose(X_new[3], expected)
     np.testing.assert_array_equal(transform_features(new.iloc[[3]], params)[0], X_new[3])
 
@@ -230,10 +230,14 @@ def test_inverse_transform_returns_original_units_inside_the_bounds(rfm, params)
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        (lambda r: r.drop(columns=["monetary", "frequency"]),
-         "missing column.*frequency, monetary"),
-        (lambda r: r.assign(recency_days=r["recency_days"].astype(float).where(r.index > 1)),
-         "recency_days has 2 missing"),
+        (
+            lambda r: r.drop(columns=["monetary", "frequency"]),
+            "missing column.*frequency, monetary",
+        ),
+        (
+            lambda r: r.assign(recency_days=r["recency_days"].astype(float).where(r.index > 1)),
+            "recency_days has 2 missing",
+        ),
         (lambda r: r.assign(tenure_days=-r["tenure_days"]), "tenure_days has .* negative"),
         (lambda r: r.assign(frequency=np.inf), "frequency has .* infinite"),
         (lambda r: r.assign(monetary="a lot"), "monetary must be numeric"),
@@ -262,13 +266,15 @@ def test_a_tampered_table_is_rejected(params):
 def test_feature_specs_read_a_feature_table_in_position_order():
     from customer_segments.features import feature_specs
 
-    table = pd.DataFrame({
-        "feature_position": [1, 0],
-        "feature": ["monetary", "recency"],
-        "source_column": ["monetary", "recency_days"],
-        "transform": ["log1p", "sqrt"],
-        "floor_negative": [True, False],
-    })
+    table = pd.DataFrame(
+        {
+            "feature_position": [1, 0],
+            "feature": ["monetary", "recency"],
+            "source_column": ["monetary", "recency_days"],
+            "transform": ["log1p", "sqrt"],
+            "floor_negative": [True, False],
+        }
+    )
     specs = feature_specs(table)
     assert [s.name for s in specs] == ["recency", "monetary"]
     assert specs[1] == FeatureSpec("monetary", "monetary", "log1p", floor_negative=True)
@@ -279,10 +285,18 @@ def test_feature_specs_read_a_feature_table_in_position_order():
 def test_the_projects_default_features_are_the_librarys():
     # dbt_project.yml's var cluster_features (what dbt fits and the SQL assignment applies) and
     # DEFAULT_FEATURES (what the standalone command fits) must describe the same model.
-    import yaml
     from pathlib import Path
+
+    import yaml
 
     project = yaml.safe_load((Path(__file__).resolve().parents[2] / "dbt_project.yml").read_text())
     listed = project["vars"]["cluster_features"]
-    assert [FeatureSpec(f["name"], f["source_column"], f.get("transform", "identity"),
-                        bool(f.get("floor_negative", False))) for f in listed] == list(DEFAULT_FEATURES)
+    assert [
+        FeatureSpec(
+            f["name"],
+            f["source_column"],
+            f.get("transform", "identity"),
+            bool(f.get("floor_negative", False)),
+        )
+        for f in listed
+    ] == list(DEFAULT_FEATURES)

@@ -33,7 +33,9 @@ def personas() -> pd.DataFrame:
     return pd.read_csv(SEED_FILE)
 
 
-def profiles(*rows: tuple[float, float, float, float], ids: list[int] | None = None) -> pd.DataFrame:
+def profiles(
+    *rows: tuple[float, float, float, float], ids: list[int] | None = None
+) -> pd.DataFrame:
     """Median customers from (recency_days, frequency, monetary, tenure_days)."""
     frame = pd.DataFrame(rows, columns=["recency_days", "frequency", "monetary", "tenure_days"])
     repeat = frame["frequency"] >= 2
@@ -77,8 +79,11 @@ def test_every_name_given_is_met_by_the_median_customer(personas):
         rows = [
             (float(r), float(f), float(m), float(r + s))
             for r, f, m, s in zip(
-                rng.integers(0, 400, k), rng.integers(1, 30, k),
-                np.round(rng.lognormal(6.5, 1.3, k), 2), rng.integers(0, 500, k),
+                rng.integers(0, 400, k),
+                rng.integers(1, 30, k),
+                np.round(rng.lognormal(6.5, 1.3, k), 2),
+                rng.integers(0, 500, k),
+                strict=True,
             )
         ]
         table = named(personas, *rows)
@@ -89,7 +94,9 @@ def test_every_name_given_is_met_by_the_median_customer(personas):
                 assert row["persona_key"] == f"segment_{cluster_id}"
                 continue
             met, _ = condition_results(
-                frame.loc[[cluster_id]], parse_rule(rules[row["persona_key"]]), REFERENCE,
+                frame.loc[[cluster_id]],
+                parse_rule(rules[row["persona_key"]]),
+                REFERENCE,
                 PersonaSettings(),
             )
             assert met.all(), (row["persona_key"], frame.loc[cluster_id].to_dict())

@@ -33,8 +33,13 @@ def personas() -> pd.DataFrame:
 
 def customers(**columns: list) -> pd.DataFrame:
     n = len(next(iter(columns.values())))
-    base = {"customer_id": list(range(1, n + 1)), "recency_days": [10] * n,
-            "frequency": [1] * n, "monetary": [100.0] * n, "tenure_days": [10] * n}
+    base = {
+        "customer_id": list(range(1, n + 1)),
+        "recency_days": [10] * n,
+        "frequency": [1] * n,
+        "monetary": [100.0] * n,
+        "tenure_days": [10] * n,
+    }
     return pd.DataFrame({**base, **columns})
 
 
@@ -104,11 +109,16 @@ def test_bad_rules_are_named(rule, message):
         (lambda p: p[p["persona_key"] != "at_risk"], "must define at_risk"),
         (lambda p: p.assign(match_priority=1), "match_priority must be a unique"),
         (lambda p: p.assign(assigned_by="magic"), "assigned_by"),
-        (lambda p: p.assign(rule=p["rule"].where(p["persona_key"] != "new", "new >= 1")),
-         "persona new: unknown measure"),
-        (lambda p: p.assign(rule=p["rule"].where(p["persona_key"] != "refunded",
-                                                 "monetary <= median_monetary")),
-         "refunded is assigned by rule per customer"),
+        (
+            lambda p: p.assign(rule=p["rule"].where(p["persona_key"] != "new", "new >= 1")),
+            "persona new: unknown measure",
+        ),
+        (
+            lambda p: p.assign(
+                rule=p["rule"].where(p["persona_key"] != "refunded", "monetary <= median_monetary")
+            ),
+            "refunded is assigned by rule per customer",
+        ),
     ],
     ids=["missing-column", "missing-key", "priority", "assigned-by", "bad-rule", "rule-statistic"],
 )
@@ -146,14 +156,16 @@ def test_measures_derive_the_purchase_rhythm():
 
 
 def test_a_mart_gap_column_is_used_as_is():
-    rfm = customers(recency_days=[200], frequency=[5], tenure_days=[600],
-                    average_purchase_gap_days=[50.0])
+    rfm = customers(
+        recency_days=[200], frequency=[5], tenure_days=[600], average_purchase_gap_days=[50.0]
+    )
     assert customer_measures(rfm)["gaps_since_last_purchase"].tolist() == [4.0]
 
 
 def test_customers_without_purchase_have_no_dates_and_no_rhythm():
-    rfm = customers(recency_days=[np.nan, 3], frequency=[0, 1], monetary=[-20.0, 10.0],
-                    tenure_days=[np.nan, 3])
+    rfm = customers(
+        recency_days=[np.nan, 3], frequency=[0, 1], monetary=[-20.0, 10.0], tenure_days=[np.nan, 3]
+    )
     measures = customer_measures(rfm)
     assert measures["recency_days"].isna().tolist() == [True, False]
     assert measures["gaps_since_last_purchase"].isna().all()
@@ -166,8 +178,10 @@ def test_customers_without_purchase_have_no_dates_and_no_rhythm():
         ({"monetary": [np.nan]}, "monetary has missing"),
         ({"recency_days": [np.nan]}, "recency_days has 1 missing"),
         ({"recency_days": [20], "tenure_days": [10]}, "recency_days exceeds tenure_days"),
-        ({"frequency": [3], "tenure_days": [30], "average_purchase_gap_days": [np.nan]},
-         "average_purchase_gap_days must be >= 0"),
+        (
+            {"frequency": [3], "tenure_days": [30], "average_purchase_gap_days": [np.nan]},
+            "average_purchase_gap_days must be >= 0",
+        ),
     ],
 )
 def test_bad_measures_are_named(change, message):
@@ -177,9 +191,12 @@ def test_bad_measures_are_named(change, message):
 
 def test_population_statistics_are_quantiles_of_the_measures():
     rng = np.random.default_rng(0)
-    rfm = customers(recency_days=list(rng.integers(0, 100, 99)),
-                    frequency=list(rng.integers(1, 9, 99)),
-                    tenure_days=[400] * 99, monetary=list(rng.lognormal(6, 1, 99)))
+    rfm = customers(
+        recency_days=list(rng.integers(0, 100, 99)),
+        frequency=list(rng.integers(1, 9, 99)),
+        tenure_days=[400] * 99,
+        monetary=list(rng.lognormal(6, 1, 99)),
+    )
     measures = customer_measures(rfm)
     reference = population_reference(measures)
     assert reference["median_recency_days"] == np.median(rfm["recency_days"])
@@ -192,7 +209,9 @@ def test_population_statistics_are_quantiles_of_the_measures():
 def test_conditions_never_hold_on_missing_values():
     values = pd.DataFrame({"gaps_since_last_purchase": [np.nan, 3.0, 1.0]})
     met, thresholds = condition_results(
-        values, parse_rule("gaps_since_last_purchase > late_purchase_gap_multiple"), {},
+        values,
+        parse_rule("gaps_since_last_purchase > late_purchase_gap_multiple"),
+        {},
         PersonaSettings(),
     )
     assert met[:, 0].tolist() == [False, True, False]
@@ -221,8 +240,11 @@ def test_rule_personas_take_refunds_and_returns_only_out(personas):
 
 
 def test_median_profiles_are_per_cluster_medians():
-    rfm = customers(recency_days=[1, 3, 100, 200, 300], frequency=[1, 3, 2, 2, 6],
-                    tenure_days=[1, 50, 300, 400, 500])
+    rfm = customers(
+        recency_days=[1, 3, 100, 200, 300],
+        frequency=[1, 3, 2, 2, 6],
+        tenure_days=[1, 50, 300, 400, 500],
+    )
     profiles = median_profiles(customer_measures(rfm), np.array([5, 5, 2, 2, 2]))
     assert profiles.index.tolist() == [2, 5]
     assert profiles.loc[5, "recency_days"] == 2.0
@@ -234,18 +256,34 @@ def test_median_profiles_are_per_cluster_medians():
 
 
 def test_the_conditions_table_resolves_every_threshold(personas):
-    reference = {f"{s}_{m}": 10.0 * i for i, (s, m) in enumerate(
-        (s, m) for s in ("median", "p25", "p75", "p90") for m in (
-            "recency_days", "frequency", "monetary", "tenure_days",
-            "average_purchase_gap_days", "gaps_since_last_purchase"))}
+    reference = {
+        f"{s}_{m}": 10.0 * i
+        for i, (s, m) in enumerate(
+            (s, m)
+            for s in ("median", "p25", "p75", "p90")
+            for m in (
+                "recency_days",
+                "frequency",
+                "monetary",
+                "tenure_days",
+                "average_purchase_gap_days",
+                "gaps_since_last_purchase",
+            )
+        )
+    }
     settings = PersonaSettings(new_customer_max_tenure_days=60)
     table = persona_conditions_table(personas, reference, settings)
     new = table.loc[table["persona_key"] == "new"]
-    assert new[["measure", "operator", "threshold"]].values.tolist() == [["tenure_days", "<=", 60.0]]
+    assert new[["measure", "operator", "threshold"]].values.tolist() == [
+        ["tenure_days", "<=", 60.0]
+    ]
     promising = table.loc[table["persona_key"] == "promising"].set_index("measure")
     assert promising.loc["tenure_days", "threshold"] == 120.0
     assert promising.loc["gaps_since_last_purchase", "threshold"] == 2.0
     at_risk = table.loc[table["persona_key"] == "at_risk"].set_index("measure")
     assert at_risk.loc["recency_days", "threshold"] == reference["median_recency_days"]
-    assert table.groupby("persona_key")["condition_position"].apply(
-        lambda p: p.tolist() == list(range(len(p)))).all()
+    assert (
+        table.groupby("persona_key")["condition_position"]
+        .apply(lambda p: p.tolist() == list(range(len(p))))
+        .all()
+    )

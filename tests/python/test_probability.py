@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-import shapes
 
+import shapes
 from customer_segments.backtest import calibration_deciles, ranking_auc, rfm_score
 from customer_segments.probability import (
     CANDIDATES,
@@ -35,11 +35,16 @@ def built(snaps) -> dict[str, pd.DataFrame]:
 
 def test_features_are_logs_of_the_measures_and_the_score():
     rfm = pd.DataFrame(
-        {"customer_id": [1, 2, 3], "recency_days": [9.0, 99.0, np.nan],
-         "frequency": [4, 1, 0], "monetary": [500.0, -20.0, -5.0],
-         "tenure_days": [309.0, 99.0, np.nan],
-         "recency_score": [5, 2, np.nan], "frequency_score": [4, 1, np.nan],
-         "monetary_score": [3, 1, np.nan]}
+        {
+            "customer_id": [1, 2, 3],
+            "recency_days": [9.0, 99.0, np.nan],
+            "frequency": [4, 1, 0],
+            "monetary": [500.0, -20.0, -5.0],
+            "tenure_days": [309.0, 99.0, np.nan],
+            "recency_score": [5, 2, np.nan],
+            "frequency_score": [4, 1, np.nan],
+            "monetary_score": [3, 1, np.nan],
+        }
     )
     features = purchase_features(rfm)
     assert list(features.columns) == [*FEATURE_COLUMNS, "rfm_score"]
@@ -70,7 +75,9 @@ def test_every_candidate_is_compared_out_of_time(snaps):
 
 
 def test_the_rfm_score_candidate_ranks_exactly_like_the_score(snaps):
-    comparison, _ = compare_purchase_models(snaps["earlier"], snaps["recent"], methods=["rfm_score"])
+    comparison, _ = compare_purchase_models(
+        snaps["earlier"], snaps["recent"], methods=["rfm_score"]
+    )
     recent = snaps["recent"]
     bought = recent["frequency"] >= 1
     score = np.where(bought, 0.0, 0.0)
@@ -130,9 +137,14 @@ def test_without_an_earlier_snapshot_the_candidates_are_cross_validated(snaps):
 
 def test_the_choice_says_why():
     comparison = pd.DataFrame(
-        {"method": ["logistic_splines", "gradient_boosting", "rfm_score"],
-         "validation": "out_of_time", "auc": [0.81, 0.83, 0.74], "max_abs_decile_gap": 0.04,
-         "mean_predicted": 0.3, "observed_rate": 0.31}
+        {
+            "method": ["logistic_splines", "gradient_boosting", "rfm_score"],
+            "validation": "out_of_time",
+            "auc": [0.81, 0.83, 0.74],
+            "max_abs_decile_gap": 0.04,
+            "mean_predicted": 0.3,
+            "observed_rate": 0.31,
+        }
     )
     method, reason = choose_purchase_model(comparison)
     assert method == "gradient_boosting"
@@ -145,8 +157,9 @@ def test_a_snapshot_without_both_outcomes_is_refused(snaps):
     with pytest.raises(ValueError, match="training snapshot has no buyer"):
         compare_purchase_models(nobody, snaps["recent"])
     with pytest.raises(ValueError, match="test snapshot needs the column"):
-        compare_purchase_models(snaps["earlier"], snaps["recent"].drop(
-            columns="has_next_period_purchase"))
+        compare_purchase_models(
+            snaps["earlier"], snaps["recent"].drop(columns="has_next_period_purchase")
+        )
 
 
 def test_training_uses_a_bounded_deterministic_sample(snaps):

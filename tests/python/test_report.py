@@ -57,14 +57,42 @@ TRICKY_NAME = "Bargain & bulk <buyers>"
 
 # persona: (name, description, action, recency range, orders range, log-money mean, cluster_id)
 PERSONAS = {
-    "high_value": ("High-value customers", "Recent, frequent big spenders.",
-                   "Keep them close: account manager.", (0, 25), (10, 40), 8.5, 0),
-    "at_risk": ("At-risk customers", "Once-frequent customers who stopped coming.",
-                "Win them back now.", (150, 300), (4, 12), 7.4, 3),
-    "bargain": (TRICKY_NAME, TRICKY_DESCRIPTION, "Bundle offers only; no \"free\" shipping.",
-                (40, 120), (2, 4), 5.0, 2),
-    "new": ("New customers", "First purchase made recently.", "Onboard: welcome series.",
-            (0, 30), (1, 2), 5.8, 1),
+    "high_value": (
+        "High-value customers",
+        "Recent, frequent big spenders.",
+        "Keep them close: account manager.",
+        (0, 25),
+        (10, 40),
+        8.5,
+        0,
+    ),
+    "at_risk": (
+        "At-risk customers",
+        "Once-frequent customers who stopped coming.",
+        "Win them back now.",
+        (150, 300),
+        (4, 12),
+        7.4,
+        3,
+    ),
+    "bargain": (
+        TRICKY_NAME,
+        TRICKY_DESCRIPTION,
+        'Bundle offers only; no "free" shipping.',
+        (40, 120),
+        (2, 4),
+        5.0,
+        2,
+    ),
+    "new": (
+        "New customers",
+        "First purchase made recently.",
+        "Onboard: welcome series.",
+        (0, 30),
+        (1, 2),
+        5.8,
+        1,
+    ),
 }
 
 
@@ -84,24 +112,28 @@ def synthetic_customers(n_per: int = 125, seed: int = 3) -> pd.DataFrame:
         frequency = rng.integers(orders[0], orders[1] + 1, n_per)
         gross = np.round(np.exp(rng.normal(log_money, 0.6, n_per)), 2)
         returned = np.where(rng.random(n_per) < 0.1, gross * rng.uniform(0.2, 0.9, n_per), 0.0)
-        frames.append(pd.DataFrame({
-            "customer_id": 12346 + i * n_per + np.arange(n_per),
-            "country": "United Kingdom",
-            "persona_key": key,
-            "persona_name": name,
-            "persona_description": description,
-            "persona_recommended_action": action,
-            "cluster_id": cluster,
-            "distance_to_centroid": rng.uniform(0.1, 2.0, n_per),
-            "margin_to_next_centroid": rng.uniform(0.0, 1.5, n_per),
-            "recency_days": recency_days,
-            "tenure_days": recency_days + rng.integers(0, 300, n_per),
-            "frequency": frequency,
-            "monetary": np.round(gross - returned, 2),
-            "gross_revenue": gross,
-            "returned_revenue": np.round(returned, 2),
-            "average_order_value": np.round(gross / frequency, 2),
-        }))
+        frames.append(
+            pd.DataFrame(
+                {
+                    "customer_id": 12346 + i * n_per + np.arange(n_per),
+                    "country": "United Kingdom",
+                    "persona_key": key,
+                    "persona_name": name,
+                    "persona_description": description,
+                    "persona_recommended_action": action,
+                    "cluster_id": cluster,
+                    "distance_to_centroid": rng.uniform(0.1, 2.0, n_per),
+                    "margin_to_next_centroid": rng.uniform(0.0, 1.5, n_per),
+                    "recency_days": recency_days,
+                    "tenure_days": recency_days + rng.integers(0, 300, n_per),
+                    "frequency": frequency,
+                    "monetary": np.round(gross - returned, 2),
+                    "gross_revenue": gross,
+                    "returned_revenue": np.round(returned, 2),
+                    "average_order_value": np.round(gross / frequency, 2),
+                }
+            )
+        )
     customers = pd.concat(frames, ignore_index=True)
     # Exact edge cases: nothing left after returns, and more returned than bought.
     customers.loc[0, "monetary"] = 0.0
@@ -114,9 +146,11 @@ def synthetic_customers(n_per: int = 125, seed: int = 3) -> pd.DataFrame:
     customers = customers.merge(grid, on=["recency_score", "frequency_score"], how="left").merge(
         segments[["rfm_segment_key", "rfm_segment"]], on="rfm_segment_key", how="left"
     )
-    customers["rfm_score"] = (customers["recency_score"].astype(str)
-                              + customers["frequency_score"].astype(str)
-                              + customers["monetary_score"].astype(str))
+    customers["rfm_score"] = (
+        customers["recency_score"].astype(str)
+        + customers["frequency_score"].astype(str)
+        + customers["monetary_score"].astype(str)
+    )
     customers["first_purchase_date"] = AS_OF - pd.to_timedelta(customers["tenure_days"], unit="D")
     customers["last_purchase_date"] = AS_OF - pd.to_timedelta(customers["recency_days"], unit="D")
     customers["as_of_date"] = AS_OF
@@ -127,18 +161,24 @@ def k_evaluation(chosen: int = 4) -> pd.DataFrame:
     """An evaluation table for k = 2..10 shaped like the clustering step's, with extra columns."""
     k = np.arange(2, 11)
     silhouette = [0.49, 0.53, 0.47, 0.44, 0.42, 0.41, 0.39, 0.38, 0.31]
-    return pd.DataFrame({
-        "k": k,
-        "n_customers_evaluated": 500,
-        "inertia": 8000.0 / k ** 0.9,
-        "silhouette": silhouette,
-        "davies_bouldin": np.linspace(0.9, 1.1, len(k)),
-        "calinski_harabasz": np.linspace(5000, 4700, len(k)),
-        "votes": [2 if v == chosen else 0 for v in k],
-        "is_chosen": k == chosen,
-        "reason": [f"chosen by the rule: k={v}: elbow & Calinski-Harabasz vote <2 of 4>"
-                   if v == chosen else "not chosen: 0 vote(s)" for v in k],
-    })
+    return pd.DataFrame(
+        {
+            "k": k,
+            "n_customers_evaluated": 500,
+            "inertia": 8000.0 / k**0.9,
+            "silhouette": silhouette,
+            "davies_bouldin": np.linspace(0.9, 1.1, len(k)),
+            "calinski_harabasz": np.linspace(5000, 4700, len(k)),
+            "votes": [2 if v == chosen else 0 for v in k],
+            "is_chosen": k == chosen,
+            "reason": [
+                f"chosen by the rule: k={v}: elbow & Calinski-Harabasz vote <2 of 4>"
+                if v == chosen
+                else "not chosen: 0 vote(s)"
+                for v in k
+            ],
+        }
+    )
 
 
 def segment_tables(customers: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -187,8 +227,12 @@ BACKTEST_PERSONAS = {
     "segment_9": (50, 20, 1_500.50),
     "at_risk": (150, 15, 2_250.00),
 }
-AUCS = {"next_purchase_probability": 0.812, "persona": 0.774, "rfm_score": 0.745,
-        "recency_days": 0.701}
+AUCS = {
+    "next_purchase_probability": 0.812,
+    "persona": 0.774,
+    "rfm_score": 0.745,
+    "recency_days": 0.701,
+}
 CHOSEN_REASON = "gradient_boosting: highest out-of-time AUC 0.812 & <best> of 3"
 NOT_COMPUTED_REASON = "the data starts on 2011-08-01 & <less> than two horizons before '2011-12-10'"
 
@@ -201,23 +245,32 @@ PSI = {
 }
 PSI_THRESHOLD = 0.25
 
-_COMPUTED = {"is_computed": True, "not_computed_reason": None, "cutoff_date": CUTOFF,
-             "horizon_days": HORIZON_DAYS}
+_COMPUTED = {
+    "is_computed": True,
+    "not_computed_reason": None,
+    "cutoff_date": CUTOFF,
+    "horizon_days": HORIZON_DAYS,
+}
 
 
 def backtest_base_rate() -> float:
-    return (sum(r for _, r, _ in BACKTEST_PERSONAS.values())
-            / sum(c for c, _, _ in BACKTEST_PERSONAS.values()))
+    return sum(r for _, r, _ in BACKTEST_PERSONAS.values()) / sum(
+        c for c, _, _ in BACKTEST_PERSONAS.values()
+    )
 
 
 def backtest_tables() -> dict[str, pd.DataFrame]:
     """The four backtest marts and the candidate methods, shaped like a computed backtest."""
     base_rate = backtest_base_rate()
     segment_rows = [("persona", key, *values) for key, values in BACKTEST_PERSONAS.items()]
-    segment_rows += [("rfm_segment", "champions", 60, 57, 70_000.0),
-                     ("rfm_segment", "hibernating", 440, 120, 28_050.5)]
-    segments = pd.DataFrame(segment_rows, columns=[
-        "grouping", "segment_key", "customers", "repeat_customers", "next_period_revenue"])
+    segment_rows += [
+        ("rfm_segment", "champions", 60, 57, 70_000.0),
+        ("rfm_segment", "hibernating", 440, 120, 28_050.5),
+    ]
+    segments = pd.DataFrame(
+        segment_rows,
+        columns=["grouping", "segment_key", "customers", "repeat_customers", "next_period_revenue"],
+    )
     segments.insert(0, "backtest_segment_id", segments["grouping"] + "|" + segments["segment_key"])
     segments["repeat_rate"] = segments["repeat_customers"] / segments["customers"]
     segments["revenue_per_customer"] = segments["next_period_revenue"] / segments["customers"]
@@ -226,46 +279,73 @@ def backtest_tables() -> dict[str, pd.DataFrame]:
     segments = segments.assign(**_COMPUTED)
     customers = sum(c for c, _, _ in BACKTEST_PERSONAS.values())
     repeat = sum(r for _, r, _ in BACKTEST_PERSONAS.values())
-    summary = pd.DataFrame({
-        "ranking": list(AUCS),
-        "method": ["gradient_boosting", None, None, None],
-        "customers": customers,
-        "repeat_customers": repeat,
-        "base_rate": base_rate,
-        "auc": list(AUCS.values()),
-    }).assign(**_COMPUTED)
+    summary = pd.DataFrame(
+        {
+            "ranking": list(AUCS),
+            "method": ["gradient_boosting", None, None, None],
+            "customers": customers,
+            "repeat_customers": repeat,
+            "base_rate": base_rate,
+            "auc": list(AUCS.values()),
+        }
+    ).assign(**_COMPUTED)
     deciles = np.arange(1, 11)
-    calibration = pd.concat([
-        pd.DataFrame({"validation": "out_of_time", "decile": deciles,
-                      "mean_predicted": np.linspace(0.05, 0.86, 10),
-                      "observed_rate": np.linspace(0.02, 0.71, 10)}),
-        pd.DataFrame({"validation": "cross_validation", "decile": deciles,
-                      "mean_predicted": np.linspace(0.04, 0.90, 10),
-                      "observed_rate": np.linspace(0.04, 0.90, 10) + 0.01 * (-1.0) ** deciles}),
-    ], ignore_index=True)
-    calibration.insert(0, "calibration_id",
-                       calibration["validation"] + "|" + calibration["decile"].astype(str))
+    calibration = pd.concat(
+        [
+            pd.DataFrame(
+                {
+                    "validation": "out_of_time",
+                    "decile": deciles,
+                    "mean_predicted": np.linspace(0.05, 0.86, 10),
+                    "observed_rate": np.linspace(0.02, 0.71, 10),
+                }
+            ),
+            pd.DataFrame(
+                {
+                    "validation": "cross_validation",
+                    "decile": deciles,
+                    "mean_predicted": np.linspace(0.04, 0.90, 10),
+                    "observed_rate": np.linspace(0.04, 0.90, 10) + 0.01 * (-1.0) ** deciles,
+                }
+            ),
+        ],
+        ignore_index=True,
+    )
+    calibration.insert(
+        0, "calibration_id", calibration["validation"] + "|" + calibration["decile"].astype(str)
+    )
     calibration["customers"] = 50
     calibration["gap"] = calibration["observed_rate"] - calibration["mean_predicted"]
     calibration = calibration.assign(**_COMPUTED)
     steps = np.arange(1, 21)
-    gains = pd.concat([
-        pd.DataFrame({"ranking": ranking, "step": steps, "share_contacted": steps / 20,
-                      "share_of_buyers_found": (steps / 20) ** ((1 - auc) / auc)})
-        for ranking, auc in AUCS.items()
-    ], ignore_index=True)
+    gains = pd.concat(
+        [
+            pd.DataFrame(
+                {
+                    "ranking": ranking,
+                    "step": steps,
+                    "share_contacted": steps / 20,
+                    "share_of_buyers_found": (steps / 20) ** ((1 - auc) / auc),
+                }
+            )
+            for ranking, auc in AUCS.items()
+        ],
+        ignore_index=True,
+    )
     gains.insert(0, "gains_id", gains["ranking"] + "|" + gains["step"].astype(str))
     gains = gains.assign(**_COMPUTED)
-    models = pd.DataFrame({
-        "method": ["gradient_boosting", "logistic_splines", "rfm_score"],
-        "validation": "out_of_time",
-        "reason": [CHOSEN_REASON, "not chosen: lower AUC", "not chosen: lower AUC"],
-        "auc": [0.812, 0.790, 0.745],
-        "brier_score": [0.180, 0.190, 0.230],
-        "log_loss": [0.540, 0.560, 0.650],
-        "max_abs_decile_gap": [0.05, 0.07, 0.12],
-        "is_chosen": [True, False, False],
-    })
+    models = pd.DataFrame(
+        {
+            "method": ["gradient_boosting", "logistic_splines", "rfm_score"],
+            "validation": "out_of_time",
+            "reason": [CHOSEN_REASON, "not chosen: lower AUC", "not chosen: lower AUC"],
+            "auc": [0.812, 0.790, 0.745],
+            "brier_score": [0.180, 0.190, 0.230],
+            "log_loss": [0.540, 0.560, 0.650],
+            "max_abs_decile_gap": [0.05, 0.07, 0.12],
+            "is_chosen": [True, False, False],
+        }
+    )
     return {
         "fct_segment_backtest": segments,
         "fct_backtest_summary": summary,
@@ -285,17 +365,22 @@ def segment_history(customers: pd.DataFrame) -> pd.DataFrame:
     their net revenue.
     """
     current = customers[["customer_id", "persona_key"]].assign(
-        revenue_at_stake=np.round(customers["monetary"].astype(float) * 0.4, 2))
+        revenue_at_stake=np.round(customers["monetary"].astype(float) * 0.4, 2)
+    )
     ids = current["customer_id"]
     november = current.loc[ids % 10 != 0].copy()
-    november.loc[(november["persona_key"] == "at_risk") & (november["customer_id"] % 3 == 0),
-                 "persona_key"] = "high_value"
+    november.loc[
+        (november["persona_key"] == "at_risk") & (november["customer_id"] % 3 == 0), "persona_key"
+    ] = "high_value"
     october = november.loc[november["customer_id"] % 5 != 0].copy()
-    october.loc[(october["persona_key"] == "bargain") & (october["customer_id"] % 4 == 0),
-                "persona_key"] = "refunded"
+    october.loc[
+        (october["persona_key"] == "bargain") & (october["customer_id"] % 4 == 0), "persona_key"
+    ] = "refunded"
     frames = [october, november, current]
-    return pd.concat([f.assign(snapshot_date=d) for f, d in zip(frames, SNAPSHOTS, strict=True)],
-                     ignore_index=True)
+    return pd.concat(
+        [f.assign(snapshot_date=d) for f, d in zip(frames, SNAPSHOTS, strict=True)],
+        ignore_index=True,
+    )
 
 
 def transitions_from_history(history: pd.DataFrame) -> pd.DataFrame:
@@ -305,62 +390,110 @@ def transitions_from_history(history: pd.DataFrame) -> pd.DataFrame:
     for earlier, later in itertools.pairwise(SNAPSHOTS):
         before = history.loc[history["snapshot_date"] == earlier].set_index("customer_id")
         after = history.loc[history["snapshot_date"] == later].set_index("customer_id")
-        moves = pd.DataFrame({
-            "from_persona": before["persona_key"].reindex(after.index).fillna("not_yet_customer"),
-            "to_persona": after["persona_key"],
-            "revenue_at_stake": before["revenue_at_stake"].reindex(after.index).fillna(0.0),
-        })
+        moves = pd.DataFrame(
+            {
+                "from_persona": before["persona_key"]
+                .reindex(after.index)
+                .fillna("not_yet_customer"),
+                "to_persona": after["persona_key"],
+                "revenue_at_stake": before["revenue_at_stake"].reindex(after.index).fillna(0.0),
+            }
+        )
         grouped = moves.groupby(["from_persona", "to_persona"], as_index=False).agg(
-            customers=("to_persona", "size"), revenue_at_stake=("revenue_at_stake", "sum"))
+            customers=("to_persona", "size"), revenue_at_stake=("revenue_at_stake", "sum")
+        )
         frames.append(grouped.assign(from_snapshot_date=earlier, to_snapshot_date=later))
     transitions = pd.concat(frames, ignore_index=True).assign(grouping="persona")
     transitions.loc[len(transitions)] = {
-        "from_persona": "champions", "to_persona": "hibernating", "customers": 999,
-        "revenue_at_stake": 1e6, "from_snapshot_date": SNAPSHOTS[1],
-        "to_snapshot_date": SNAPSHOTS[2], "grouping": "rfm_segment"}
+        "from_persona": "champions",
+        "to_persona": "hibernating",
+        "customers": 999,
+        "revenue_at_stake": 1e6,
+        "from_snapshot_date": SNAPSHOTS[1],
+        "to_snapshot_date": SNAPSHOTS[2],
+        "grouping": "rfm_segment",
+    }
     transitions["is_move"] = transitions["from_persona"] != transitions["to_persona"]
     transitions["revenue_between_snapshots"] = 0.0
-    transitions.insert(0, "transition_id", transitions["grouping"] + "|"
-                       + transitions["from_snapshot_date"].dt.date.astype(str) + "|"
-                       + transitions["from_persona"] + "|" + transitions["to_persona"])
+    transitions.insert(
+        0,
+        "transition_id",
+        transitions["grouping"]
+        + "|"
+        + transitions["from_snapshot_date"].dt.date.astype(str)
+        + "|"
+        + transitions["from_persona"]
+        + "|"
+        + transitions["to_persona"],
+    )
     return transitions
 
 
 def drift_from_history(history: pd.DataFrame) -> pd.DataFrame:
     """``fct_segment_drift``: persona shares of the history and the planted PSI."""
-    shares = (history.groupby("snapshot_date")["persona_key"].value_counts(normalize=True)
-              .rename("drift_value").reset_index().rename(columns={"persona_key": "drift_key"}))
+    shares = (
+        history.groupby("snapshot_date")["persona_key"]
+        .value_counts(normalize=True)
+        .rename("drift_value")
+        .reset_index()
+        .rename(columns={"persona_key": "drift_key"})
+    )
     shares["drift_kind"] = "persona_share"
-    psi = pd.DataFrame([
-        {"snapshot_date": date, "drift_key": feature, "drift_value": value,
-         "drift_kind": "feature_psi"}
-        for date, features in PSI.items() for feature, value in features.items()
-    ])
+    psi = pd.DataFrame(
+        [
+            {
+                "snapshot_date": date,
+                "drift_key": feature,
+                "drift_value": value,
+                "drift_kind": "feature_psi",
+            }
+            for date, features in PSI.items()
+            for feature, value in features.items()
+        ]
+    )
     drift = pd.concat([shares, psi], ignore_index=True)
     highest = {date: max(features.values()) for date, features in PSI.items()}
     drift["max_feature_psi"] = drift["snapshot_date"].map(highest)
     drift["psi_threshold"] = PSI_THRESHOLD
     drift["refit_recommended"] = drift["max_feature_psi"] > PSI_THRESHOLD
-    drift.insert(0, "drift_id", drift["snapshot_date"].dt.date.astype(str) + "|"
-                 + drift["drift_kind"] + "|" + drift["drift_key"])
+    drift.insert(
+        0,
+        "drift_id",
+        drift["snapshot_date"].dt.date.astype(str)
+        + "|"
+        + drift["drift_kind"]
+        + "|"
+        + drift["drift_key"],
+    )
     return drift
 
 
 # SQL types of the marts' columns that pandas would type otherwise (the contracts').
 MART_TYPES = {
-    "customers": "bigint", "repeat_customers": "bigint", "next_period_revenue": "decimal(18,2)",
-    "horizon_days": "integer", "decile": "integer", "step": "integer",
-    "not_computed_reason": "varchar", "method": "varchar", "cutoff_date": "date",
-    "train_customers": "bigint", "test_customers": "bigint",
-    "revenue_at_stake": "decimal(18,2)", "revenue_between_snapshots": "decimal(18,2)",
-    "from_snapshot_date": "date", "to_snapshot_date": "date", "snapshot_date": "date",
+    "customers": "bigint",
+    "repeat_customers": "bigint",
+    "next_period_revenue": "decimal(18,2)",
+    "horizon_days": "integer",
+    "decile": "integer",
+    "step": "integer",
+    "not_computed_reason": "varchar",
+    "method": "varchar",
+    "cutoff_date": "date",
+    "train_customers": "bigint",
+    "test_customers": "bigint",
+    "revenue_at_stake": "decimal(18,2)",
+    "revenue_between_snapshots": "decimal(18,2)",
+    "from_snapshot_date": "date",
+    "to_snapshot_date": "date",
+    "snapshot_date": "date",
 }
 
 
 def create_table(connection: duckdb.DuckDBPyConnection, name: str, frame: pd.DataFrame) -> None:
     """``name`` as ``frame``, columns cast to the marts' types (:data:`MART_TYPES`)."""
     columns = ", ".join(
-        f"cast({c} as {MART_TYPES[c]}) as {c}" if c in MART_TYPES else c for c in frame.columns)
+        f"cast({c} as {MART_TYPES[c]}) as {c}" if c in MART_TYPES else c for c in frame.columns
+    )
     connection.register("frame", frame)
     connection.execute(f"create table {name} as select {columns} from frame")
     connection.unregister("frame")
@@ -450,13 +583,25 @@ def test_every_section_of_the_backtest_and_the_history_is_there(report):
     _, page = report
     contents = re.findall(r'<li><a href="#([^"]*)">', page)
     assert contents == [
-        "fig-k-selection", "fig-segment-sizes", "fig-snake-plot", "fig-recency-monetary",
-        "fig-rfm-grid", "personas",
-        "backtest", "backtest-personas", "fig-backtest-gains", "fig-backtest-calibration",
+        "fig-k-selection",
+        "fig-segment-sizes",
+        "fig-snake-plot",
+        "fig-recency-monetary",
+        "fig-rfm-grid",
+        "personas",
+        "backtest",
+        "backtest-personas",
+        "fig-backtest-gains",
+        "fig-backtest-calibration",
         "backtest-methods",
-        "history", "fig-history-persona-sizes", "fig-history-transitions", "fig-history-psi",
+        "history",
+        "fig-history-persona-sizes",
+        "fig-history-transitions",
+        "fig-history-psi",
     ]
-    assert '<section id="backtest">\n<h2>Backtest: do the segments predict who buys next?</h2>' in page
+    assert (
+        '<section id="backtest">\n<h2>Backtest: do the segments predict who buys next?</h2>' in page
+    )
     assert page.count('<table id="backtest-persona-table">') == 1
     assert page.count('<table id="purchase-model-table">') == 1
 
@@ -491,7 +636,7 @@ def test_persona_texts_appear_escaped(report):
     # Jinja2's autoescape (MarkupSafe) writes a double quote as &#34;.
     assert "<td>Bundle offers only; no &#34;free&#34; shipping.</td>" in page
     assert 'no "free" shipping' not in page
-    for _, (name, _, action, *_) in PERSONAS.items():
+    for name, _, action, *_ in PERSONAS.values():
         if name != TRICKY_NAME:
             assert f"<td>{name}</td>" in page
             assert action in page
@@ -525,9 +670,15 @@ def test_same_warehouse_gives_identical_bytes_and_is_left_untouched(warehouse, r
 
 
 @pytest.mark.parametrize(
-    "table", ["main.fct_segment_summary", "main.cluster_k_evaluation",
-              "main_reference.rfm_segment_grid", "main_reference.cluster_personas",
-              "main.fct_backtest_gains", "main.fct_segment_drift"]
+    "table",
+    [
+        "main.fct_segment_summary",
+        "main.cluster_k_evaluation",
+        "main_reference.rfm_segment_grid",
+        "main_reference.cluster_personas",
+        "main.fct_backtest_gains",
+        "main.fct_segment_drift",
+    ],
 )
 def test_a_missing_table_is_named(warehouse, tmp_path, capsys, table):
     copy = tmp_path / "segments.duckdb"
@@ -602,12 +753,14 @@ def test_snake_plot_values_standardise_over_all_customers(tables):
 
 
 def test_snake_plot_treats_negative_net_revenue_as_zero():
-    frame = pd.DataFrame({
-        "persona_key": ["a", "b", "c"],
-        "recency_days": [1, 10, 100],
-        "frequency": [1, 2, 3],
-        "monetary": [-50.0, 0.0, 100.0],
-    })
+    frame = pd.DataFrame(
+        {
+            "persona_key": ["a", "b", "c"],
+            "recency_days": [1, 10, 100],
+            "frequency": [1, 2, 3],
+            "monetary": [-50.0, 0.0, 100.0],
+        }
+    )
     values = snake_plot_values(frame)
     assert values.loc["a", "monetary"] == pytest.approx(values.loc["b", "monetary"])
     assert values.loc["c", "monetary"] > 0
@@ -651,7 +804,7 @@ def test_segment_sizes_bars_are_the_shares(tables):
 
 def test_scatter_samples_reproducibly_and_clips_to_one(tables):
     customers = tables.customers
-    names = dict(zip(tables.summary["persona_key"], tables.summary["persona_name"]))
+    names = dict(zip(tables.summary["persona_key"], tables.summary["persona_name"], strict=True))
     sample = sample_customers(customers, 100, seed=0)
     shuffled = sample_customers(customers.sample(frac=1.0, random_state=7), 100, seed=0)
     assert len(sample) == 100
@@ -659,8 +812,12 @@ def test_scatter_samples_reproducibly_and_clips_to_one(tables):
     ax = recency_monetary_figure(customers, names, max_points=100).get_axes()[0]
     points = np.vstack([c.get_offsets() for c in ax.collections])
     assert len(points) == 100
-    full = np.vstack([c.get_offsets() for c in
-                      recency_monetary_figure(customers, names).get_axes()[0].collections])
+    full = np.vstack(
+        [
+            c.get_offsets()
+            for c in recency_monetary_figure(customers, names).get_axes()[0].collections
+        ]
+    )
     assert len(full) == len(customers)
     assert full[:, 1].min() == 1.0  # the zero and negative net revenues, drawn at 1
     assert ax.get_xscale() == "log" and ax.get_yscale() == "log"
@@ -668,14 +825,20 @@ def test_scatter_samples_reproducibly_and_clips_to_one(tables):
 
 
 def test_table_section_formats_each_column_in_frame_order():
-    frame = pd.DataFrame({
-        "name": ["b <x>", None, "a"],
-        "count": [1234, 5, np.nan],
-        "rate": [0.1234, 1.0, 0.5],
-        "extra": [1, 2, 3],
-    })
-    columns = [Column("name", "Name"), Column("count", "Count", ",.0f"),
-               Column("rate", "Rate", ".1%"), Column("name", "Key", css_class="key")]
+    frame = pd.DataFrame(
+        {
+            "name": ["b <x>", None, "a"],
+            "count": [1234, 5, np.nan],
+            "rate": [0.1234, 1.0, 0.5],
+            "extra": [1, 2, 3],
+        }
+    )
+    columns = [
+        Column("name", "Name"),
+        Column("count", "Count", ",.0f"),
+        Column("rate", "Rate", ".1%"),
+        Column("name", "Key", css_class="key"),
+    ]
     section = table_section("t", "T", frame, columns)
     assert section.rows == (
         ("b <x>", "1,234", "12.3%", "b <x>"),  # plain text: escaping is the template's job
@@ -683,7 +846,7 @@ def test_table_section_formats_each_column_in_frame_order():
         ("a", "", "50.0%", "a"),
     )
     assert [c.cell_class for c in section.columns] == ["", "num", "num", "key"]
-    with pytest.raises(KeyError, match="lacks column.s. nope"):
+    with pytest.raises(KeyError, match=r"lacks column\(s\) nope"):
         table_section("t", "T", frame, [Column("nope", "Nope")])
     with pytest.raises(ValueError, match="every row needs 2 cells"):
         TableSection("t", "T", tuple(columns[:2]), (("a", "b"), ("c",)))
@@ -705,9 +868,12 @@ def test_a_new_section_is_one_more_item_of_the_list():
     # What adding a backtest or history section amounts to: more sections, no template change.
     png = FigureSection("fig-a", "A", "caption <a>", PNG_MAGIC)
     table = table_section(
-        "history-psi", "PSI & drift", pd.DataFrame({"month": ["2011-11"], "psi": [0.123]}),
+        "history-psi",
+        "PSI & drift",
+        pd.DataFrame({"month": ["2011-11"], "psi": [0.123]}),
         [Column("month", "Month <m>"), Column("psi", "PSI", ".2f")],
-        caption="Above 0.2 = shifted", table_id="psi-table",
+        caption="Above 0.2 = shifted",
+        table_id="psi-table",
     )
     note = NoteSection("note-a", "Note & co", ("first <p>", "second"))
     page = render_html([("Label & co", "<v>")], [table, png, note], title="T <1>")
@@ -715,14 +881,17 @@ def test_a_new_section_is_one_more_item_of_the_list():
     assert "<dt>Label &amp; co</dt><dd>&lt;v&gt;</dd>" in page
     # In the given order, in the contents list and in the page.
     assert re.findall(r'<li><a href="#([^"]*)">', page) == ["history-psi", "fig-a", "note-a"]
-    assert '<section id="note-a">\n<h2>Note &amp; co</h2>\n<p>first &lt;p&gt;</p>\n<p>second</p>' in page
+    assert (
+        '<section id="note-a">\n<h2>Note &amp; co</h2>\n<p>first &lt;p&gt;</p>\n<p>second</p>'
+        in page
+    )
     assert page.index('<section id="history-psi">') < page.index('<figure id="fig-a">')
     assert "<h2>PSI &amp; drift</h2>" in page
     assert '<table id="psi-table">' in page
     assert "<thead><tr><th>Month &lt;m&gt;</th><th>PSI</th></tr></thead>" in page
     assert '<tr><td>2011-11</td><td class="num">0.12</td></tr>' in page
     assert '<p class="caption">Above 0.2 = shifted</p>' in page
-    assert '<figcaption>caption &lt;a&gt;</figcaption>' in page
+    assert "<figcaption>caption &lt;a&gt;</figcaption>" in page
     encoded = base64.b64encode(PNG_MAGIC).decode("ascii")
     assert f'<img src="data:image/png;base64,{encoded}" alt="A">' in page
 
@@ -736,7 +905,7 @@ def test_sections_need_unique_ids_and_a_known_kind():
     class Chart(FigureSection):
         kind = "chart"
 
-    with pytest.raises(ValueError, match="unknown section kind.s.: chart"):
+    with pytest.raises(ValueError, match=r"unknown section kind\(s\): chart"):
         render_html([], [Chart("c", "C", "", PNG_MAGIC)])
 
 
@@ -753,14 +922,26 @@ def test_persona_colors_of_extra_keys_never_change_the_others():
 # The backtest
 # --------------------------------------------------------------------------------------------
 
+
 def test_backtest_persona_rows_rank_by_lift_and_end_with_all_customers(tables):
     rows = backtest_persona_rows(tables.backtest_segments, report_persona_names(tables))
     # Only grouping persona; "lost" is named by the seed, "segment_9" as a fallback cluster.
-    assert rows["segment_key"].tolist() == ["high_value", "segment_9", "bargain", "at_risk",
-                                            "lost", ""]
+    assert rows["segment_key"].tolist() == [
+        "high_value",
+        "segment_9",
+        "bargain",
+        "at_risk",
+        "lost",
+        "",
+    ]
     assert rows["persona_name"].tolist() == [
-        "High-value customers", "Segment 9", TRICKY_NAME, "At-risk customers",
-        "Lost one-time buyers", "All backtest customers"]
+        "High-value customers",
+        "Segment 9",
+        TRICKY_NAME,
+        "At-risk customers",
+        "Lost one-time buyers",
+        "All backtest customers",
+    ]
     base_rate = backtest_base_rate()
     assert rows["lift"].iloc[0] == pytest.approx(108 / 120 / base_rate)
     total = rows.iloc[-1]
@@ -777,22 +958,33 @@ def test_backtest_table_and_note_in_the_page(report):
     assert headers == [c.label for c in BACKTEST_PERSONA_COLUMNS]
     assert table.count("<tr>") == 1 + len(BACKTEST_PERSONAS) + 1  # header, personas, all
     # lift 0.05 / 0.354, revenue 300 / 80
-    assert ('<tr><td>Lost one-time buyers</td><td class="key">lost</td><td class="num">80</td>'
-            '<td class="num">4</td><td class="num">5.0%</td><td class="num">0.14</td>'
-            '<td class="num">3.75</td></tr>') in table
-    assert ('<tr><td>All backtest customers</td><td class="key"></td><td class="num">500</td>'
-            '<td class="num">177</td><td class="num">35.4%</td><td class="num">1.00</td>'
-            '<td class="num">196.10</td></tr>') in table
+    assert (
+        '<tr><td>Lost one-time buyers</td><td class="key">lost</td><td class="num">80</td>'
+        '<td class="num">4</td><td class="num">5.0%</td><td class="num">0.14</td>'
+        '<td class="num">3.75</td></tr>'
+    ) in table
+    assert (
+        '<tr><td>All backtest customers</td><td class="key"></td><td class="num">500</td>'
+        '<td class="num">177</td><td class="num">35.4%</td><td class="num">1.00</td>'
+        '<td class="num">196.10</td></tr>'
+    ) in table
     assert "Bargain &amp; bulk &lt;buyers&gt;" in table
     assert "the base rate of 35.4%" in page
-    assert ("the method gradient_boosting, chosen in fct_purchase_model_comparison: "
-            "\u201cgradient_boosting: highest out-of-time AUC 0.812 &amp; &lt;best&gt; of 3"
-            "\u201d") in page
-    assert ("Purchase probability 0.812, Persona (its repeat rate) 0.774, R+F+M score 0.745, "
-            "Recency (most recent first) 0.701.") in page
+    assert (
+        "the method gradient_boosting, chosen in fct_purchase_model_comparison: "
+        "\u201cgradient_boosting: highest out-of-time AUC 0.812 &amp; &lt;best&gt; of 3"
+        "\u201d"
+    ) in page
+    assert (
+        "Purchase probability 0.812, Persona (its repeat rate) 0.774, R+F+M score 0.745, "
+        "Recency (most recent first) 0.701."
+    ) in page
     methods = page.split('<table id="purchase-model-table">')[1].split("</table>")[0]
     assert re.findall(r'<td class="key">([^<]*)</td>', methods) == [
-        "gradient_boosting", "logistic_splines", "rfm_score"]
+        "gradient_boosting",
+        "logistic_splines",
+        "rfm_score",
+    ]
     assert "<td>yes</td>" in methods and methods.count("<td>yes</td>") == 1
 
 
@@ -809,8 +1001,11 @@ def test_gains_figure_draws_each_ranking_from_the_origin_with_its_auc(tables):
         f"Perfect ranking (the {base_rate:.1%} who bought, first)",
     ]
     lines = ax.get_lines()
-    for line, ranking in zip(lines[:4], ["next_purchase_probability", "persona", "rfm_score",
-                                         "recency_days"], strict=True):
+    for line, ranking in zip(
+        lines[:4],
+        ["next_purchase_probability", "persona", "rfm_score", "recency_days"],
+        strict=True,
+    ):
         rows = tables.backtest_gains.loc[tables.backtest_gains["ranking"] == ranking]
         rows = rows.sort_values("step")
         np.testing.assert_allclose(line.get_xdata(), [0.0, *rows["share_contacted"]])
@@ -826,14 +1021,15 @@ def test_calibration_figure_plots_every_decile_of_both_validations(tables, repor
     ax = calibration_figure(calibration.iloc[::-1]).get_axes()[0]
     diagonal, out_of_time, cross_validation = ax.get_lines()
     assert list(diagonal.get_xdata()) == [0, 1] == list(diagonal.get_ydata())
-    for line, validation in ((out_of_time, "out_of_time"),
-                             (cross_validation, "cross_validation")):
+    for line, validation in ((out_of_time, "out_of_time"), (cross_validation, "cross_validation")):
         rows = calibration.loc[calibration["validation"] == validation].sort_values("decile")
         np.testing.assert_allclose(line.get_xdata(), rows["mean_predicted"])
         np.testing.assert_allclose(line.get_ydata(), rows["observed_rate"])
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
-    assert labels[1:] == ["out of time (trained one horizon earlier)",
-                          "cross-validation (within the cutoff's horizon)"]
+    assert labels[1:] == [
+        "out of time (trained one horizon earlier)",
+        "cross-validation (within the cutoff's horizon)",
+    ]
     # The out-of-time gap grows to 0.86 - 0.71 in the top decile.
     assert "out_of_time -15.0 points in decile 10" in report[1]
 
@@ -842,12 +1038,12 @@ def test_calibration_figure_plots_every_decile_of_both_validations(tables, repor
 # The history
 # --------------------------------------------------------------------------------------------
 
+
 def test_persona_counts_over_time_are_those_of_the_history(tables):
     counts = persona_counts_over_time(tables.transitions)
     history = segment_history(synthetic_customers())
     expected = history.groupby(["snapshot_date", "persona_key"]).size().unstack(fill_value=0)
-    assert counts.index.strftime("%Y-%m-%d").tolist() == ["2011-10-01", "2011-11-01",
-                                                          "2011-12-10"]
+    assert counts.index.strftime("%Y-%m-%d").tolist() == ["2011-10-01", "2011-11-01", "2011-12-10"]
     assert counts.columns.tolist() == expected.columns.tolist()  # refunded in October only
     np.testing.assert_array_equal(counts.to_numpy(), expected.to_numpy())
     # The rfm_segment row (999 customers) is not counted.
@@ -860,8 +1056,7 @@ def test_persona_sizes_stack_keeps_every_persona_colour(tables):
     counts = persona_counts_over_time(tables.transitions)
     ax = persona_sizes_figure(counts, names, order).get_axes()[0]
     keys = [*order, "refunded"]
-    assert [t.get_text() for t in ax.get_legend().get_texts()] == [
-        names[k] for k in keys]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == [names[k] for k in keys]
     colors = persona_colors(order, extra=["refunded"])
     assert {k: colors[k] for k in order} == persona_colors(order)  # as in the other figures
     layers = ax.collections  # drawn bottom-up: the last key first
@@ -883,8 +1078,10 @@ def test_transition_matrix_of_the_last_period(tables):
     history = segment_history(synthetic_customers())
     before = history.loc[history["snapshot_date"] == SNAPSHOTS[1]].set_index("customer_id")
     after = history.loc[history["snapshot_date"] == SNAPSHOTS[2]].set_index("customer_id")
-    downgraded = before.index[(before["persona_key"] == "high_value")
-                              & (after["persona_key"].reindex(before.index) == "at_risk")]
+    downgraded = before.index[
+        (before["persona_key"] == "high_value")
+        & (after["persona_key"].reindex(before.index) == "at_risk")
+    ]
     assert len(downgraded) > 0
     assert counts.loc["high_value", "at_risk"] == len(downgraded)
     expected_stake = before.loc[downgraded, "revenue_at_stake"].sum()
@@ -906,8 +1103,7 @@ def test_psi_figure_draws_each_feature_the_threshold_and_the_refit_dates(tables,
     ax = psi_figure(tables.drift).get_axes()[0]
     lines = {line.get_label(): line for line in ax.get_lines()}
     for feature in ["frequency", "monetary", "recency", "tenure"]:
-        np.testing.assert_allclose(lines[feature].get_ydata(),
-                                   [PSI[d][feature] for d in SNAPSHOTS])
+        np.testing.assert_allclose(lines[feature].get_ydata(), [PSI[d][feature] for d in SNAPSHOTS])
     assert list(lines["threshold 0.25"].get_ydata()) == [PSI_THRESHOLD, PSI_THRESHOLD]
     (band,) = ax.patches  # only 2011-10-01 has a PSI above 0.25
     first, second = matplotlib.dates.date2num(SNAPSHOTS[:2])
@@ -919,6 +1115,7 @@ def test_psi_figure_draws_each_feature_the_threshold_and_the_refit_dates(tables,
 # A build without a backtest and with a history of one snapshot
 # --------------------------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def degraded_report(warehouse: Path, tmp_path_factory) -> str:
     """The report of a build without a backtest (each backtest mart one row that says why,
@@ -927,17 +1124,24 @@ def degraded_report(warehouse: Path, tmp_path_factory) -> str:
     copy = folder / "segments.duckdb"
     shutil.copy(warehouse, copy)
     with duckdb.connect(str(copy)) as connection:
-        for table in ["fct_segment_backtest", "fct_backtest_summary",
-                      "fct_backtest_calibration", "fct_backtest_gains"]:
+        for table in [
+            "fct_segment_backtest",
+            "fct_backtest_summary",
+            "fct_backtest_calibration",
+            "fct_backtest_gains",
+        ]:
             connection.execute(f"delete from segments.main.{table}")
             connection.execute(
                 f"insert into segments.main.{table} "
                 "(is_computed, not_computed_reason, cutoff_date, horizon_days) "
-                "values (false, ?, date '2011-09-11', 90)", [NOT_COMPUTED_REASON])
+                "values (false, ?, date '2011-09-11', 90)",
+                [NOT_COMPUTED_REASON],
+            )
         connection.execute("delete from segments.main.fct_purchase_model_comparison")
         connection.execute("delete from segments.main.fct_segment_transitions")
         connection.execute(
-            "delete from segments.main.fct_segment_drift where snapshot_date < date '2011-12-10'")
+            "delete from segments.main.fct_segment_drift where snapshot_date < date '2011-12-10'"
+        )
     out = folder / "segments.html"
     assert main(["--duckdb", str(copy), "--out", str(out)]) == 0
     return out.read_text(encoding="utf-8")
@@ -946,10 +1150,16 @@ def degraded_report(warehouse: Path, tmp_path_factory) -> str:
 def test_without_a_backtest_the_section_says_why(degraded_report):
     page = degraded_report
     assert '<section id="backtest">\n<h2>Backtest: not computed</h2>' in page
-    assert ("<p>This build has no backtest: the data starts on 2011-08-01 &amp; &lt;less&gt; "
-            "than two horizons before &#39;2011-12-10&#39;.</p>") in page
-    for section_id in ["backtest-personas", "fig-backtest-gains", "fig-backtest-calibration",
-                       "backtest-methods"]:
+    assert (
+        "<p>This build has no backtest: the data starts on 2011-08-01 &amp; &lt;less&gt; "
+        "than two horizons before &#39;2011-12-10&#39;.</p>"
+    ) in page
+    for section_id in [
+        "backtest-personas",
+        "fig-backtest-gains",
+        "fig-backtest-calibration",
+        "backtest-methods",
+    ]:
         assert f'id="{section_id}"' not in page
     assert "<dt>Backtest</dt><dd>not computed</dd>" in page
 
@@ -958,8 +1168,7 @@ def test_with_one_snapshot_the_history_says_so(degraded_report):
     page = degraded_report
     assert '<section id="history">\n<h2>History: one snapshot only</h2>' in page
     assert "holds one snapshot date, 2011-12-10 (history_months = 0," in page
-    for section_id in ["fig-history-persona-sizes", "fig-history-transitions",
-                       "fig-history-psi"]:
+    for section_id in ["fig-history-persona-sizes", "fig-history-transitions", "fig-history-psi"]:
         assert f'id="{section_id}"' not in page
     assert "<dt>History</dt><dd>one snapshot date</dd>" in page
     # The segmentation's five figures and the persona table are all still there.

@@ -58,10 +58,25 @@ def test_evaluation_has_one_row_per_candidate_and_the_rule_columns():
     evaluation = select_k(blobs(3), k_min=2, k_max=5)
     assert evaluation["k"].tolist() == [2, 3, 4, 5]
     for column in [
-        "inertia", "silhouette", "davies_bouldin", "calinski_harabasz", "stability_ari",
-        "stability_ari_min", "backtest_auc", "backtest_auc_se", "elbow_distance",
-        "elbow_rank", "silhouette_rank", "davies_bouldin_rank", "calinski_harabasz_rank",
-        "votes", "voted_by", "mean_rank", "is_reproducible", "is_chosen", "reason",
+        "inertia",
+        "silhouette",
+        "davies_bouldin",
+        "calinski_harabasz",
+        "stability_ari",
+        "stability_ari_min",
+        "backtest_auc",
+        "backtest_auc_se",
+        "elbow_distance",
+        "elbow_rank",
+        "silhouette_rank",
+        "davies_bouldin_rank",
+        "calinski_harabasz_rank",
+        "votes",
+        "voted_by",
+        "mean_rank",
+        "is_reproducible",
+        "is_chosen",
+        "reason",
     ]:
         assert column in evaluation.columns, column
     assert evaluation["inertia"].is_monotonic_decreasing
@@ -107,26 +122,42 @@ ELBOW_AT_4 = [100.0, 70.0, 20.0, 18.0, 16.0, 15.0]
 
 
 def test_a_two_two_tie_goes_to_the_elbow():
-    table = _table(ELBOW_AT_4, [0.9, 0.7, 0.6, 0.5, 0.4, 0.3], [0.2, 0.4, 0.5, 0.9, 1.0, 1.1],
-                   [10, 8, 12, 9, 8, 7])
+    table = _table(
+        ELBOW_AT_4,
+        [0.9, 0.7, 0.6, 0.5, 0.4, 0.3],
+        [0.2, 0.4, 0.5, 0.9, 1.0, 1.1],
+        [10, 8, 12, 9, 8, 7],
+    )
     assert choose_k(table)[0] == 4
     assert "tie broken by the elbow" in choose_k(table)[1]
 
 
 def test_three_metrics_outvote_the_elbow():
-    table = _table(ELBOW_AT_4, [0.9, 0.7, 0.6, 0.5, 0.4, 0.3], [0.2, 0.4, 0.5, 0.9, 1.0, 1.1],
-                   [13, 8, 12, 9, 8, 7])
+    table = _table(
+        ELBOW_AT_4,
+        [0.9, 0.7, 0.6, 0.5, 0.4, 0.3],
+        [0.2, 0.4, 0.5, 0.9, 1.0, 1.1],
+        [13, 8, 12, 9, 8, 7],
+    )
     assert choose_k(table)[0] == 2
 
 
 def test_a_tie_without_the_elbow_goes_to_the_best_mean_rank():
     # Elbow votes 4; silhouette 3; Davies-Bouldin 5; Calinski-Harabasz 3 -> k=3 has two votes.
-    table = _table(ELBOW_AT_4, [0.5, 0.9, 0.6, 0.5, 0.4, 0.3], [0.5, 0.4, 0.5, 0.3, 1.0, 1.1],
-                   [10, 14, 12, 9, 8, 7])
+    table = _table(
+        ELBOW_AT_4,
+        [0.5, 0.9, 0.6, 0.5, 0.4, 0.3],
+        [0.5, 0.4, 0.5, 0.3, 1.0, 1.1],
+        [10, 14, 12, 9, 8, 7],
+    )
     assert choose_k(table)[0] == 3
     # Silhouette votes 2, Davies-Bouldin 5, Calinski-Harabasz 7: a 1-1-1-1 tie, the elbow wins.
-    table = _table(ELBOW_AT_4, [0.9, 0.7, 0.6, 0.5, 0.4, 0.3], [0.5, 0.4, 0.5, 0.3, 1.0, 1.1],
-                   [10, 8, 12, 9, 8, 17])
+    table = _table(
+        ELBOW_AT_4,
+        [0.9, 0.7, 0.6, 0.5, 0.4, 0.3],
+        [0.5, 0.4, 0.5, 0.3, 1.0, 1.1],
+        [10, 8, 12, 9, 8, 17],
+    )
     assert choose_k(table)[0] == 4
 
 
@@ -169,8 +200,11 @@ def test_degenerate_inputs_fail_clearly(X, k, message):
 
 @pytest.mark.parametrize(
     ("k_min", "k_max", "message"),
-    [(1, 10, "k_min must be an integer >= 2"), (5, 4, "k_min=5 is above k_max=4"),
-     (3, 2.5, "k_max must be an integer")],
+    [
+        (1, 10, "k_min must be an integer >= 2"),
+        (5, 4, "k_min=5 is above k_max=4"),
+        (3, 2.5, "k_max must be an integer"),
+    ],
 )
 def test_bad_k_ranges_fail_clearly(k_min, k_max, message):
     with pytest.raises(ValueError, match=message):
@@ -252,8 +286,12 @@ def test_stability_is_one_for_separated_blobs_and_low_for_an_arbitrary_merge():
 
 
 def test_an_unstable_k_is_never_chosen_even_with_the_best_backtest():
-    table = _table(ELBOW_AT_4, [0.9, 0.7, 0.6, 0.5, 0.4, 0.3], [0.2, 0.4, 0.5, 0.9, 1.0, 1.1],
-                   [10, 8, 12, 9, 8, 7])
+    table = _table(
+        ELBOW_AT_4,
+        [0.9, 0.7, 0.6, 0.5, 0.4, 0.3],
+        [0.2, 0.4, 0.5, 0.9, 1.0, 1.1],
+        [10, 8, 12, 9, 8, 7],
+    )
     table["stability_ari"] = [0.95, 0.9, 0.5, 0.92, 0.9, 0.6]
     table["backtest_auc"] = [0.60, 0.65, 0.80, 0.74, 0.70, 0.81]
     table["backtest_auc_se"] = 0.001
@@ -263,8 +301,12 @@ def test_an_unstable_k_is_never_chosen_even_with_the_best_backtest():
 
 
 def test_with_a_backtest_the_smallest_k_within_the_tolerance_wins():
-    table = _table(ELBOW_AT_4, [0.9, 0.7, 0.6, 0.5, 0.4, 0.3], [0.2, 0.4, 0.5, 0.9, 1.0, 1.1],
-                   [10, 8, 12, 9, 8, 7])
+    table = _table(
+        ELBOW_AT_4,
+        [0.9, 0.7, 0.6, 0.5, 0.4, 0.3],
+        [0.2, 0.4, 0.5, 0.9, 1.0, 1.1],
+        [10, 8, 12, 9, 8, 7],
+    )
     table["stability_ari"] = 0.95
     table["backtest_auc"] = [0.60, 0.70, 0.745, 0.75, 0.752, 0.751]
     table["backtest_auc_se"] = 0.004
@@ -279,8 +321,12 @@ def test_with_a_backtest_the_smallest_k_within_the_tolerance_wins():
 
 
 def test_without_stability_or_backtest_the_geometric_vote_decides():
-    table = _table(ELBOW_AT_4, [0.9, 0.7, 0.6, 0.5, 0.4, 0.3], [0.2, 0.4, 0.5, 0.9, 1.0, 1.1],
-                   [10, 8, 12, 9, 8, 7])
+    table = _table(
+        ELBOW_AT_4,
+        [0.9, 0.7, 0.6, 0.5, 0.4, 0.3],
+        [0.2, 0.4, 0.5, 0.9, 1.0, 1.1],
+        [10, 8, 12, 9, 8, 7],
+    )
     k, reason = choose_k(table)
     assert k == 4 and "no backtest" in reason and "stability not measured" in reason
     # No candidate reaches the threshold: the most stable ones are kept.
@@ -320,8 +366,12 @@ def test_a_backtest_sample_checks_its_shape():
 
 
 def test_among_equally_predictive_k_the_fewest_unnamed_clusters_win():
-    table = _table(ELBOW_AT_4, [0.9, 0.7, 0.6, 0.5, 0.4, 0.3], [0.2, 0.4, 0.5, 0.9, 1.0, 1.1],
-                   [10, 8, 12, 9, 8, 7])
+    table = _table(
+        ELBOW_AT_4,
+        [0.9, 0.7, 0.6, 0.5, 0.4, 0.3],
+        [0.2, 0.4, 0.5, 0.9, 1.0, 1.1],
+        [10, 8, 12, 9, 8, 7],
+    )
     table["stability_ari"] = 0.95
     table["backtest_auc"] = [0.60, 0.70, 0.745, 0.75, 0.752, 0.751]
     table["backtest_auc_se"] = 0.001

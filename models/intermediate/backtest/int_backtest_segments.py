@@ -21,7 +21,8 @@ def model(dbt, session):
     settings = SegmentationSettings.from_table(dbt.ref("int_segmentation_settings").df())
     status = dbt.ref("int_backtest_status").df().iloc[0]
     customers = snapshot_customers(
-        dbt.ref("int_customer_purchase_snapshots").df(), "backtest_cutoff")
+        dbt.ref("int_customer_purchase_snapshots").df(), "backtest_cutoff"
+    )
     segments = None
     if bool(status["is_computed"]):
         segments = build_backtest_segments(

@@ -5,10 +5,10 @@ Thin adapter over customer_segments.probability.purchase_probabilities. Empty wh
 no backtest: the method is chosen by it.
 """
 
+import pandas as pd
+
 from customer_segments.probability import PROBABILITY_COLUMNS, purchase_probabilities
 from customer_segments.settings import SegmentationSettings, snapshot_customers
-
-import pandas as pd
 
 
 def model(dbt, session):
@@ -17,8 +17,16 @@ def model(dbt, session):
     comparison = dbt.ref("int_purchase_model_comparison").df()
     chosen = comparison.loc[comparison["is_chosen"].astype(bool), "method"]
     if chosen.empty:
-        return pd.DataFrame({column: pd.Series(dtype=dtype) for column, dtype in zip(
-            PROBABILITY_COLUMNS, ["string", "string", "int64", "string", "float64"])})
+        return pd.DataFrame(
+            {
+                column: pd.Series(dtype=dtype)
+                for column, dtype in zip(
+                    PROBABILITY_COLUMNS,
+                    ["string", "string", "int64", "string", "float64"],
+                    strict=True,
+                )
+            }
+        )
     snapshots = dbt.ref("int_customer_purchase_snapshots").df()
     return purchase_probabilities(
         snapshot_customers(snapshots, "as_of_date"),

@@ -73,10 +73,14 @@ def run_dbt(
     env.update(extra_env or {})
     command = [
         *args,
-        "--project-dir", str(PROJECT_DIR),
-        "--profiles-dir", str(profiles_dir),
-        "--target-path", str(work_dir / "target"),
-        "--log-path", str(work_dir / "logs"),
+        "--project-dir",
+        str(PROJECT_DIR),
+        "--profiles-dir",
+        str(profiles_dir),
+        "--target-path",
+        str(work_dir / "target"),
+        "--log-path",
+        str(work_dir / "logs"),
     ]
     invocation = invoke_dbt(command, env=env, manifest=project_manifest())
     return DbtRun(0 if invocation.success else 1, invocation.output, warehouse)
@@ -100,7 +104,9 @@ def generate(
 
 
 @pytest.fixture(scope="session")
-def default_build(default_data: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory) -> DbtRun:
+def default_build(
+    default_data: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory
+) -> DbtRun:
     """`dbt build` of the whole project on the default data, shared read-only by the tests."""
     run = run_dbt(["build"], tmp_path_factory.mktemp("default_build"), default_data[0])
     assert run.returncode == 0, run.output[-5000:]

@@ -12,11 +12,27 @@ import numpy as np
 import pandas as pd
 
 RAW_COLUMNS = [
-    "InvoiceNo", "StockCode", "Description", "Quantity",
-    "InvoiceDate", "UnitPrice", "CustomerID", "Country",
+    "InvoiceNo",
+    "StockCode",
+    "Description",
+    "Quantity",
+    "InvoiceDate",
+    "UnitPrice",
+    "CustomerID",
+    "Country",
 ]
 NON_PRODUCT_EXACT = {
-    "POST", "D", "C2", "DOT", "M", "BANK CHARGES", "S", "AMAZONFEE", "PADS", "B", "CRUK",
+    "POST",
+    "D",
+    "C2",
+    "DOT",
+    "M",
+    "BANK CHARGES",
+    "S",
+    "AMAZONFEE",
+    "PADS",
+    "B",
+    "CRUK",
 }
 NON_PRODUCT_PREFIXES = ("DCGS", "GIFT_0001")
 # The defaults of the vars raw_orders_max_abs_quantity and raw_orders_max_abs_unit_price.
@@ -45,7 +61,8 @@ def invalid_dates(invoiced_at: pd.Series) -> pd.Series:
     margin = pd.Timedelta(days=MAX_DAYS_OUTSIDE_DATE_BULK)
     today = pd.Timestamp.now(tz="UTC").tz_localize(None).normalize()
     return (
-        (dates < first - margin) | (dates > last + margin)
+        (dates < first - margin)
+        | (dates > last + margin)
         | (dates > today + pd.Timedelta(days=MAX_DAYS_AFTER_BUILD))
     )
 
@@ -72,7 +89,8 @@ def classify(raw: pd.DataFrame) -> pd.DataFrame:
     is_non_product = code.isin(NON_PRODUCT_EXACT) | code.str.startswith(NON_PRODUCT_PREFIXES)
     is_cancellation = lines["invoice_id"].str.startswith("C") | (lines["quantity"] < 0)
     conditions = [
-        (lines["quantity"].abs() > MAX_ABS_QUANTITY) | (lines["unit_price"].abs() > MAX_ABS_UNIT_PRICE),
+        (lines["quantity"].abs() > MAX_ABS_QUANTITY)
+        | (lines["unit_price"].abs() > MAX_ABS_UNIT_PRICE),
         invalid_dates(lines["invoiced_at"]),
         lines["customer_id"].isna(),
         is_duplicate,
@@ -83,8 +101,15 @@ def classify(raw: pd.DataFrame) -> pd.DataFrame:
         is_cancellation,
     ]
     choices = [
-        "implausible_value", "invalid_date", "missing_customer", "duplicate", "adjustment", "non_product",
-        "invalid_price", "zero_quantity", "return",
+        "implausible_value",
+        "invalid_date",
+        "missing_customer",
+        "duplicate",
+        "adjustment",
+        "non_product",
+        "invalid_price",
+        "zero_quantity",
+        "return",
     ]
     lines["outcome"] = np.select(conditions, choices, default="purchase")
     return lines

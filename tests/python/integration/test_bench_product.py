@@ -17,10 +17,10 @@ from .conftest import PROJECT_DIR
 
 sys.path.insert(0, str(PROJECT_DIR))
 
-from bench import run as bench_run  # noqa: E402
-from bench.baseline_duckdb import compute_rfm as duckdb_rfm  # noqa: E402
-from bench.common import segment  # noqa: E402
-from bench.data import ensure_dataset  # noqa: E402
+from bench import run as bench_run
+from bench.baseline_duckdb import compute_rfm as duckdb_rfm
+from bench.common import segment
+from bench.data import ensure_dataset
 
 LINES = 20_000
 
@@ -28,12 +28,23 @@ LINES = 20_000
 @pytest.fixture(scope="module")
 def product_run(tmp_path_factory) -> tuple[Path, dict]:
     out = tmp_path_factory.mktemp("bench")
-    code = bench_run.main([
-        "--sizes", "20k", "--sides", "dbt", "--runs", "1", "--keep",
-        "--data-dir", str(out / "data"),
-        "--results-log", str(out / "results.jsonl"),
-        "--results-md", str(out / "RESULTS.md"),
-    ])
+    code = bench_run.main(
+        [
+            "--sizes",
+            "20k",
+            "--sides",
+            "dbt",
+            "--runs",
+            "1",
+            "--keep",
+            "--data-dir",
+            str(out / "data"),
+            "--results-log",
+            str(out / "results.jsonl"),
+            "--results-md",
+            str(out / "RESULTS.md"),
+        ]
+    )
     assert code == 0
     record = json.loads((out / "results.jsonl").read_text().splitlines()[0])
     yield out, record
@@ -58,14 +69,19 @@ def test_the_product_side_runs_and_its_phases_are_reported(product_run):
 
 def test_the_product_computes_the_baseline_rfm_and_labels(product_run):
     out, record = product_run
-    product = _query(record, "select customer_id, recency_days, frequency, monetary, tenure_days "
-                             "from main.fct_customer_rfm order by customer_id")
+    product = _query(
+        record,
+        "select customer_id, recency_days, frequency, monetary, tenure_days "
+        "from main.fct_customer_rfm order by customer_id",
+    )
     baseline = duckdb_rfm(ensure_dataset(LINES, "csv", data_dir=out / "data"))
     baseline = baseline.sort_values("customer_id").reset_index(drop=True)
     assert baseline["customer_id"].astype("int64").tolist() == product["customer_id"].tolist()
     for column in ["recency_days", "frequency", "tenure_days"]:
         assert baseline[column].astype("int64").tolist() == product[column].tolist(), column
-    assert (baseline["monetary"].astype(float) - product["monetary"].astype(float)).abs().max() < 0.005
+    assert (
+        baseline["monetary"].astype(float) - product["monetary"].astype(float)
+    ).abs().max() < 0.005
     # The baselines' clustering call (no backtest: the vote chooses k) at the product's k gives
     # the product's labels: both sides do the same clustering work on the same RFM.
     k = int(_query(record, "select k from main.cluster_k_evaluation where is_chosen")["k"][0])

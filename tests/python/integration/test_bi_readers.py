@@ -60,8 +60,12 @@ def test_parquet_copies_equal_the_marts(default_build: DbtRun, tmp_path: Path):
 
 
 def test_dbt_docs_generate_works_offline(default_data, default_build: DbtRun, tmp_path: Path):
-    run = run_dbt(["docs", "generate"], tmp_path / "docs", default_data[0],
-                  extra_env={"SEGMENTS_DUCKDB_PATH": str(default_build.warehouse)})
+    run = run_dbt(
+        ["docs", "generate"],
+        tmp_path / "docs",
+        default_data[0],
+        extra_env={"SEGMENTS_DUCKDB_PATH": str(default_build.warehouse)},
+    )
     assert run.returncode == 0, run.output[-3000:]
     catalog = (tmp_path / "docs" / "target" / "catalog.json").read_text()
     index = (tmp_path / "docs" / "target" / "index.html").read_text()
@@ -72,8 +76,12 @@ def test_dbt_docs_generate_works_offline(default_data, default_build: DbtRun, tm
 def test_every_model_and_column_is_described(default_data, default_build: DbtRun, tmp_path: Path):
     import json
 
-    run = run_dbt(["docs", "generate"], tmp_path / "docs", default_data[0],
-                  extra_env={"SEGMENTS_DUCKDB_PATH": str(default_build.warehouse)})
+    run = run_dbt(
+        ["docs", "generate"],
+        tmp_path / "docs",
+        default_data[0],
+        extra_env={"SEGMENTS_DUCKDB_PATH": str(default_build.warehouse)},
+    )
     assert run.returncode == 0, run.output[-3000:]
     manifest = json.loads((tmp_path / "docs" / "target" / "manifest.json").read_text())
     catalog = json.loads((tmp_path / "docs" / "target" / "catalog.json").read_text())
@@ -99,12 +107,27 @@ def test_report_from_the_default_build_has_every_figure(default_build: DbtRun, t
     assert report_main(["--duckdb", str(default_build.warehouse), "--out", str(out)]) == 0
     html = out.read_text()
     # The default data has a backtest and a history of 12 months: every figure is there.
-    expected = ["fig-k-selection", "fig-segment-sizes", "fig-snake-plot", "fig-recency-monetary",
-                "fig-rfm-grid", "fig-backtest-gains", "fig-backtest-calibration",
-                "fig-history-persona-sizes", "fig-history-transitions", "fig-history-psi"]
+    expected = [
+        "fig-k-selection",
+        "fig-segment-sizes",
+        "fig-snake-plot",
+        "fig-recency-monetary",
+        "fig-rfm-grid",
+        "fig-backtest-gains",
+        "fig-backtest-calibration",
+        "fig-history-persona-sizes",
+        "fig-history-transitions",
+        "fig-history-psi",
+    ]
     assert list(FIGURE_IDS) == expected
-    for section_id in [*expected, "persona-table", "backtest", "backtest-persona-table",
-                       "purchase-model-table", "history"]:
+    for section_id in [
+        *expected,
+        "persona-table",
+        "backtest",
+        "backtest-persona-table",
+        "purchase-model-table",
+        "history",
+    ]:
         assert f'id="{section_id}"' in html, section_id
     assert html.count("data:image/png;base64,") == 10
     assert "Backtest: not computed" not in html and "History: one snapshot only" not in html

@@ -16,8 +16,14 @@ from sklearn.metrics import adjusted_rand_score
 
 from .conftest import PROJECT_DIR, DbtRun, run_dbt
 
-OPERATORS = {"<=": operator.le, ">=": operator.ge, "<": operator.lt, ">": operator.gt,
-             "=": operator.eq, "!=": operator.ne}
+OPERATORS = {
+    "<=": operator.le,
+    ">=": operator.ge,
+    "<": operator.lt,
+    ">": operator.gt,
+    "=": operator.eq,
+    "!=": operator.ne,
+}
 MIN_SHARE = 0.5  # the default of the var cluster_min_share_meeting_conditions
 
 
@@ -33,8 +39,10 @@ def _members_with_measures(run: DbtRun) -> pd.DataFrame:
     members["monetary"] = members["monetary"].astype(float)
     repeat = members["frequency"] >= 2
     members["gaps_since_last_purchase"] = np.where(
-        repeat, members["recency_days"] / np.maximum(members["average_purchase_gap_days"], 7),
-        np.nan)
+        repeat,
+        members["recency_days"] / np.maximum(members["average_purchase_gap_days"], 7),
+        np.nan,
+    )
     return members
 
 
@@ -50,7 +58,9 @@ def test_every_named_cluster_mostly_meets_the_conditions_of_its_name(default_bui
     for cluster in named.itertuples():
         own = members.loc[members["cluster_id"] == cluster.cluster_id]
         meets = pd.Series(True, index=own.index)
-        for condition in conditions.loc[conditions["persona_key"] == cluster.persona_key].itertuples():
+        for condition in conditions.loc[
+            conditions["persona_key"] == cluster.persona_key
+        ].itertuples():
             meets &= OPERATORS[condition.operator](own[condition.measure], condition.threshold)
         share = float(meets.mean())
         assert share >= MIN_SHARE, (cluster.persona_key, share)
@@ -64,14 +74,17 @@ def test_the_planted_personas_keep_their_names(default_build: DbtRun, default_da
     # cluster. The product may cut finer: a second cluster that meets a persona already given
     # gets a fallback key (keys are unique) that says which persona it meets.
     labels = default_build.query(
-        "select customer_id, cluster_id, persona_key from main.customer_clusters")
+        "select customer_id, cluster_id, persona_key from main.customer_clusters"
+    )
     clusters = default_build.query(
-        "select cluster_id, persona_key, eligible_persona_keys from main.cluster_centroids")
+        "select cluster_id, persona_key, eligible_persona_keys from main.cluster_centroids"
+    )
     truth = pd.read_csv(default_data[1])
     merged = labels.merge(truth, on="customer_id", suffixes=("_found", "_planted"))
     assert len(merged) >= 0.99 * len(labels)
     majority = merged.groupby("persona_key_planted")["cluster_id"].agg(
-        lambda found: found.value_counts().idxmax())
+        lambda found: found.value_counts().idxmax()
+    )
     eligible = clusters.set_index("cluster_id")["eligible_persona_keys"].fillna("")
     for planted, cluster_id in majority.items():
         assert planted in eligible[cluster_id].split(", "), (planted, clusters)
@@ -96,15 +109,27 @@ def test_k_is_chosen_with_stability_and_backtest_evidence(default_build: DbtRun)
     smaller = reproducible.loc[
         (reproducible["k"] < chosen["k"])
         & (reproducible["backtest_auc"] >= best["backtest_auc"] - tolerance)
-        & (reproducible["unnamed_clusters"] <= chosen["unnamed_clusters"])]
+        & (reproducible["unnamed_clusters"] <= chosen["unnamed_clusters"])
+    ]
     assert smaller.empty, smaller[["k", "backtest_auc", "unnamed_clusters"]]
     assert f"k={int(chosen['k'])}" in chosen["reason"]
 
 
 def test_fixed_k_is_one_setting_away(default_data, tmp_path: Path):
-    run = run_dbt(["build", "--select", "+cluster_centroids", "+cluster_k_evaluation",
-                   "--indirect-selection", "cautious",
-                   "--vars", "{cluster_k: 6}"], tmp_path / "build", default_data[0])
+    run = run_dbt(
+        [
+            "build",
+            "--select",
+            "+cluster_centroids",
+            "+cluster_k_evaluation",
+            "--indirect-selection",
+            "cautious",
+            "--vars",
+            "{cluster_k: 6}",
+        ],
+        tmp_path / "build",
+        default_data[0],
+    )
     assert run.returncode == 0, run.output[-5000:]
     centroids = run.query("select persona_key, customer_share from main.cluster_centroids")
     assert len(centroids) == 6
@@ -127,29 +152,47 @@ def test_standalone_command_writes_the_same_model(default_build: DbtRun, tmp_pat
     shutil.copy(default_build.warehouse, warehouse)
     k = int(default_build.query("select k from main.cluster_k_evaluation where is_chosen")["k"][0])
     completed = subprocess.run(
-        [sys.executable, "-m", "customer_segments.cli", "--duckdb", str(warehouse),
-         "--schema", "standalone", "--k", str(k),
-         "--personas", str(PROJECT_DIR / "seeds" / "cluster_personas.csv")],
-        capture_output=True, text=True, check=False,
+        [
+            sys.executable,
+            "-m",
+            "customer_segments.cli",
+            "--duckdb",
+            str(warehouse),
+            "--schema",
+            "standalone",
+            "--k",
+            str(k),
+            "--personas",
+            str(PROJECT_DIR / "seeds" / "cluster_personas.csv"),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert completed.returncode == 0, completed.stderr
     copy = DbtRun(0, "", warehouse)
-    for table, key in [("cluster_feature_transform", "feature_position"),
-                       ("cluster_persona_conditions", "persona_key, condition_position")]:
+    for table, key in [
+        ("cluster_feature_transform", "feature_position"),
+        ("cluster_persona_conditions", "persona_key, condition_position"),
+    ]:
         from_dbt = copy.query(f"select * from main.{table} order by {key}")
         from_command = copy.query(f"select * from standalone.{table} order by {key}")
         pd.testing.assert_frame_equal(from_dbt, from_command[from_dbt.columns], check_dtype=False)
-    centroids = {name: copy.query(
-        f"select cluster_id, persona_key, customer_count, recency_z, frequency_z, monetary_z,"
-        f" tenure_z from {name}.cluster_centroids order by cluster_id")
-        for name in ("main", "standalone")}
+    centroids = {
+        name: copy.query(
+            f"select cluster_id, persona_key, customer_count, recency_z, frequency_z, monetary_z,"
+            f" tenure_z from {name}.cluster_centroids order by cluster_id"
+        )
+        for name in ("main", "standalone")
+    }
     pd.testing.assert_frame_equal(centroids["main"], centroids["standalone"], check_dtype=False)
     # The command reads fct_customer_rfm (customers with a purchase); dbt also lists those with
     # only returns (no_purchase).
     clusters = copy.query(
         "select d.customer_id, d.cluster_id as dbt_cluster, s.cluster_id as command_cluster,"
         " d.persona_key as dbt_persona, s.persona_key as command_persona"
-        " from main.customer_clusters d join standalone.customer_clusters s using (customer_id)")
+        " from main.customer_clusters d join standalone.customer_clusters s using (customer_id)"
+    )
     assert len(clusters) == len(copy.query("select customer_id from main.fct_customer_rfm"))
     assert (clusters["dbt_persona"] == clusters["command_persona"]).all()
     assert (clusters["dbt_cluster"].fillna(-1) == clusters["command_cluster"].fillna(-1)).all()
@@ -163,15 +206,23 @@ def test_sql_assignment_equals_the_python_assignment(default_build: DbtRun):
 
     customers = default_build.query(
         "select * exclude (snapshot_role) from main_intermediate.int_customer_purchase_snapshots"
-        " where snapshot_role = 'as_of_date'")
-    python = build_customer_clusters(
-        customers,
-        default_build.query("select * from main.cluster_feature_transform"),
-        default_build.query("select * from main.cluster_centroids"),
-        default_build.query("select * from main_reference.cluster_personas"),
-    ).set_index("customer_id").sort_index()
-    sql = default_build.query("select * from main.customer_clusters").set_index(
-        "customer_id").sort_index()
+        " where snapshot_role = 'as_of_date'"
+    )
+    python = (
+        build_customer_clusters(
+            customers,
+            default_build.query("select * from main.cluster_feature_transform"),
+            default_build.query("select * from main.cluster_centroids"),
+            default_build.query("select * from main_reference.cluster_personas"),
+        )
+        .set_index("customer_id")
+        .sort_index()
+    )
+    sql = (
+        default_build.query("select * from main.customer_clusters")
+        .set_index("customer_id")
+        .sort_index()
+    )
     assert len(sql) == len(python) == len(customers)
     assert (sql.index == python.index).all()
     assert (sql["persona_key"] == python["persona_key"]).all()
@@ -188,10 +239,12 @@ def test_the_sql_adjusted_rand_index_is_scikit_learns(default_build: DbtRun):
     # customers with a classic segment.
     labels = default_build.query(
         "select persona_key, rfm_segment_key from main.dim_customer_segments"
-        " where rfm_segment_key is not null")
+        " where rfm_segment_key is not null"
+    )
     expected = adjusted_rand_score(labels["persona_key"], labels["rfm_segment_key"])
     found = default_build.query(
-        "select adjusted_rand_index, customer_count from main.fct_persona_rfm_agreement")
+        "select adjusted_rand_index, customer_count from main.fct_persona_rfm_agreement"
+    )
     assert len(found) == 1 and found["customer_count"][0] == len(labels)
     assert abs(found["adjusted_rand_index"][0] - expected) < 1e-12
     assert 0 < expected < 1  # the two partitions agree in part: a value that tests something
@@ -212,8 +265,10 @@ def test_the_sql_backtest_auc_is_scikit_learns(default_build: DbtRun, ranking: s
         " left join main_intermediate.int_purchase_probabilities p"
         "   on p.customer_id = s.customer_id and p.snapshot_role = 'backtest_cutoff'"
         "   and p.validation = 'out_of_time'"
-        " where s.snapshot_role = 'backtest_cutoff' and s.has_purchase")
+        " where s.snapshot_role = 'backtest_cutoff' and s.has_purchase"
+    )
     found = default_build.query(
-        f"select auc, customers from main.fct_backtest_summary where ranking = '{ranking}'")
+        f"select auc, customers from main.fct_backtest_summary where ranking = '{ranking}'"
+    )
     assert found["customers"][0] == len(scored)
     assert abs(found["auc"][0] - roc_auc_score(scored["bought"], scored["score"])) < 1e-12

@@ -16,9 +16,11 @@ pytestmark = pytest.mark.dbt_unit
 
 def test_every_dbt_unit_test_passes(tmp_path: Path):
     raw, _ = generate(tmp_path / "data", seed=3, lines=10_000)
-    parents = run_dbt(["build", "--select", "+fct_customer_rfm",
-                       "--exclude-resource-type", "unit_test", "test"],
-                      tmp_path / "build", raw)
+    parents = run_dbt(
+        ["build", "--select", "+fct_customer_rfm", "--exclude-resource-type", "unit_test", "test"],
+        tmp_path / "build",
+        raw,
+    )
     assert parents.returncode == 0, parents.output[-3000:]
     run = run_dbt(["test", "--select", "test_type:unit"], tmp_path / "build", raw)
     assert run.returncode == 0, run.output[-5000:]

@@ -31,10 +31,14 @@ def test_audit_counts_every_raw_line_by_outcome(default_build: DbtRun, default_l
     assert audit["line_count"].sum() == len(default_lines)
     observed = audit.loc[audit["line_count"] > 0]
     pd.testing.assert_series_equal(
-        observed["line_count"].sort_index(), expected["line_count"].sort_index(),
-        check_names=False, check_dtype=False,
+        observed["line_count"].sort_index(),
+        expected["line_count"].sort_index(),
+        check_names=False,
+        check_dtype=False,
     )
-    assert (observed["revenue"].astype(float).sort_index() - expected["revenue"].sort_index()).abs().max() < 0.005
+    assert (
+        observed["revenue"].astype(float).sort_index() - expected["revenue"].sort_index()
+    ).abs().max() < 0.005
     # The generated file exercises every rule but the two for impossible values, which it has
     # none of (the catalogue of bad inputs exercises them): no line of it changes outcome.
     impossible = ["implausible_value", "invalid_date"]
@@ -69,8 +73,12 @@ def test_lines_keep_their_file_position_when_the_profile_lets_duckdb_reorder(
     for output in profile["customer_segments"]["outputs"].values():
         output.setdefault("settings", {})["preserve_insertion_order"] = False
     (tmp_path / "profiles.yml").write_text(yaml.safe_dump(profile))
-    run = run_dbt(["run", "--select", "stg_online_retail__order_lines"], tmp_path / "build",
-                  default_data[0], profiles_dir=tmp_path)
+    run = run_dbt(
+        ["run", "--select", "stg_online_retail__order_lines"],
+        tmp_path / "build",
+        default_data[0],
+        profiles_dir=tmp_path,
+    )
     assert run.returncode == 0, run.output[-5000:]
     lines = run.query(
         "select raw_row_number, invoice_id, stock_code"
@@ -84,7 +92,9 @@ def test_lines_keep_their_file_position_when_the_profile_lets_duckdb_reorder(
 def test_every_model_is_built_and_every_test_passes(default_build: DbtRun):
     assert "Completed successfully" in default_build.output
     tables = set(
-        default_build.query("select table_schema || '.' || table_name as name from information_schema.tables")["name"]
+        default_build.query(
+            "select table_schema || '.' || table_name as name from information_schema.tables"
+        )["name"]
     )
     assert {"main.fct_order_line_audit", "main.fct_customer_rfm"} <= tables
 
@@ -142,10 +152,13 @@ def test_parquet_input_gives_the_same_marts(
     )["outcome"]
     assert outcomes.tolist() == classify(raw)["outcome"].tolist()
     # Parquet is read in place: no copy of the file is kept in the warehouse.
-    assert run.query(
-        "select count(*) as n from information_schema.tables"
-        " where table_name = 'online_retail_order_lines_loaded'"
-    )["n"].item() == 0
+    assert (
+        run.query(
+            "select count(*) as n from information_schema.tables"
+            " where table_name = 'online_retail_order_lines_loaded'"
+        )["n"].item()
+        == 0
+    )
 
 
 def test_missing_file_names_the_path_and_the_setting(tmp_path: Path):

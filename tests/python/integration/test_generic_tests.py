@@ -15,12 +15,13 @@ from .conftest import PROJECT_DIR
 def _project(tmp_path: Path, rows: str) -> Path:
     project = tmp_path / "project"
     (project / "seeds").mkdir(parents=True)
-    (project / "dbt_project.yml").write_text(textwrap.dedent(f"""
+    (project / "dbt_project.yml").write_text(
+        textwrap.dedent(f"""
         name: generic_tests_check
         version: "1.0"
         config-version: 2
         profile: generic_tests_check
-        macro-paths: ["{PROJECT_DIR / 'macros' / 'generic_tests'}"]
+        macro-paths: ["{PROJECT_DIR / "macros" / "generic_tests"}"]
         flags:
           send_anonymous_usage_stats: false
         dispatch:
@@ -28,18 +29,22 @@ def _project(tmp_path: Path, rows: str) -> Path:
             search_order: ["generic_tests_check", "dbt"]
         data_tests:
           +store_failures: true
-    """))
-    (project / "profiles.yml").write_text(textwrap.dedent(f"""
+    """)
+    )
+    (project / "profiles.yml").write_text(
+        textwrap.dedent(f"""
         generic_tests_check:
           target: dev
           outputs:
             dev:
               type: duckdb
-              path: "{tmp_path / 'check.duckdb'}"
+              path: "{tmp_path / "check.duckdb"}"
               threads: 1
-    """))
+    """)
+    )
     (project / "seeds" / "grid.csv").write_text("r,f,amount,line\n" + rows)
-    (project / "seeds" / "_seeds.yml").write_text(textwrap.dedent("""
+    (project / "seeds" / "_seeds.yml").write_text(
+        textwrap.dedent("""
         seeds:
           - name: grid
             data_tests:
@@ -55,14 +60,24 @@ def _project(tmp_path: Path, rows: str) -> Path:
               - name: line
                 data_tests:
                   - unique
-    """))
+    """)
+    )
     return project
 
 
 def _build(project: Path):
     return invoke_dbt(
-        ["build", "--project-dir", str(project), "--profiles-dir", str(project),
-         "--target-path", str(project / "target"), "--log-path", str(project / "logs")]
+        [
+            "build",
+            "--project-dir",
+            str(project),
+            "--profiles-dir",
+            str(project),
+            "--target-path",
+            str(project / "target"),
+            "--log-path",
+            str(project / "logs"),
+        ]
     )
 
 

@@ -14,15 +14,20 @@ pytestmark = pytest.mark.dbt_unit  # no build: part of the fast lane
 
 
 def _models():
-    return {uid: node for uid, node in project_manifest().nodes.items()
-            if node.resource_type == "model"}
+    return {
+        uid: node for uid, node in project_manifest().nodes.items() if node.resource_type == "model"
+    }
 
 
 def test_every_model_an_exposure_reads_has_an_enforced_contract():
     manifest = project_manifest()
     models = _models()
-    read = {uid for exposure in manifest.exposures.values()
-            for uid in exposure.depends_on.nodes if uid in models}
+    read = {
+        uid
+        for exposure in manifest.exposures.values()
+        for uid in exposure.depends_on.nodes
+        if uid in models
+    }
     assert len(read) >= 15
     missing = sorted(models[uid].name for uid in read if not models[uid].contract.enforced)
     assert not missing, missing
@@ -32,9 +37,9 @@ def test_every_model_has_a_key_test():
     manifest = project_manifest()
     keyed = set()
     for node in manifest.nodes.values():
-        if node.resource_type == "test" and getattr(node, "test_metadata", None):
-            if node.test_metadata.name in KEY_TESTS:
-                keyed.update(node.depends_on.nodes)
+        metadata = getattr(node, "test_metadata", None)
+        if node.resource_type == "test" and metadata and metadata.name in KEY_TESTS:
+            keyed.update(node.depends_on.nodes)
     missing = sorted(node.name for uid, node in _models().items() if uid not in keyed)
     assert not missing, missing
 
@@ -46,8 +51,9 @@ def test_every_model_has_an_owner_and_a_description():
 
 
 def test_every_project_macro_is_described():
-    macros = [m for m in project_manifest().macros.values()
-              if m.package_name == "customer_segments"]
+    macros = [
+        m for m in project_manifest().macros.values() if m.package_name == "customer_segments"
+    ]
     assert len(macros) > 20
     undocumented = sorted(m.name for m in macros if not m.description.strip())
     assert not undocumented, undocumented

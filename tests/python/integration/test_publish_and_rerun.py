@@ -11,7 +11,6 @@ from pathlib import Path
 
 import duckdb
 import pandas as pd
-
 import pytest
 
 from customer_segments.dbt_invoke import scoped_environment
@@ -20,9 +19,15 @@ from customer_segments.publish import build_and_publish, dbt_build
 from .conftest import PROJECT_DIR, generate, project_manifest, run_dbt
 
 MARTS = [
-    "fct_order_line_audit", "fct_customer_rfm", "cluster_feature_transform",
-    "cluster_k_evaluation", "cluster_centroids", "customer_clusters",
-    "dim_customer_segments", "fct_segment_summary", "fct_persona_rfm_contingency",
+    "fct_order_line_audit",
+    "fct_customer_rfm",
+    "cluster_feature_transform",
+    "cluster_k_evaluation",
+    "cluster_centroids",
+    "customer_clusters",
+    "dim_customer_segments",
+    "fct_segment_summary",
+    "fct_persona_rfm_contingency",
     "fct_persona_rfm_agreement",
 ]
 
@@ -63,12 +68,17 @@ READER = textwrap.dedent(
 
 def _publish_here(warehouse: Path, data: Path, *dbt_args: str) -> int:
     """Publish in this process, on the test run's parsed manifest (no parse per publish)."""
-    args = [*dbt_args, "--project-dir", str(PROJECT_DIR),
-            "--target-path", str(warehouse.parent / "target"),
-            "--log-path", str(warehouse.parent / "logs")]
+    args = [
+        *dbt_args,
+        "--project-dir",
+        str(PROJECT_DIR),
+        "--target-path",
+        str(warehouse.parent / "target"),
+        "--log-path",
+        str(warehouse.parent / "logs"),
+    ]
     with scoped_environment({"RAW_ORDERS_PATH": str(data)}):
-        return build_and_publish(
-            warehouse, build=dbt_build(args, manifest=project_manifest()))
+        return build_and_publish(warehouse, build=dbt_build(args, manifest=project_manifest()))
 
 
 def _marts(warehouse: Path) -> dict[str, pd.DataFrame]:
@@ -91,8 +101,16 @@ def test_rerun_gives_identical_marts_and_readers_see_whole_builds(small_data, tm
     stop_file = tmp_path / "stop"
     readers = {
         mode: subprocess.Popen(
-            [sys.executable, "-c", READER, str(warehouse), str(stop_file),
-             str(tmp_path / f"{mode}.json"), SNAPSHOT_SQL, mode]
+            [
+                sys.executable,
+                "-c",
+                READER,
+                str(warehouse),
+                str(stop_file),
+                str(tmp_path / f"{mode}.json"),
+                SNAPSHOT_SQL,
+                mode,
+            ]
         )
         for mode in ("hold", "reconnect")
     }
@@ -131,48 +149,75 @@ def test_rerun_gives_identical_marts_and_readers_see_whole_builds(small_data, tm
     assert str(published[0][0]) == "2011-09-01"
 
 
-def test_an_unchanged_raw_file_is_not_copied_again_and_a_changed_one_is(
-    small_data, tmp_path: Path
-):
+def test_an_unchanged_raw_file_is_not_copied_again_and_a_changed_one_is(small_data, tmp_path: Path):
     raw_file = tmp_path / "orders.csv"
     raw_file.write_bytes(small_data.read_bytes())
     work = tmp_path / "work"
     reused = "is unchanged since it was loaded"
+    # The raw hook runs whatever is selected: the audit (raw lines = kept + excluded) suffices.
+    audit = [
+        "--select",
+        "+fct_order_line_audit",
+        "--indirect-selection",
+        "cautious",
+        "--exclude-resource-type",
+        "unit_test",
+    ]
 
-    first = run_dbt(["build"], work, raw_file)
+    first = run_dbt(["build", *audit], work, raw_file)
     assert first.returncode == 0, first.output[-3000:]
     assert reused not in first.output
     lines = first.query("select sum(line_count) as n from main.fct_order_line_audit")["n"].item()
 
     # `dbt test` on the same file reuses the copy (and still passes).
-    again = run_dbt(["test"], work, raw_file)
+    again = run_dbt(["test", *audit], work, raw_file)
     assert again.returncode == 0, again.output[-3000:]
     assert reused in again.output
 
     # One more line: the file changed, so it is copied again and the audit counts the line.
     with raw_file.open("ab") as handle:
-        handle.write(b"581587,22138,BAKING SET 9 PIECE RETROSPOT ,3,12/9/2011 12:50,4.95,12680,France\n")
-    changed = run_dbt(["build"], work, raw_file)
+        handle.write(
+            b"581587,22138,BAKING SET 9 PIECE RETROSPOT ,3,12/9/2011 12:50,4.95,12680,France\n"
+        )
+    changed = run_dbt(["build", *audit], work, raw_file)
     assert changed.returncode == 0, changed.output[-3000:]
     assert reused not in changed.output
-    assert changed.query(
-        "select sum(line_count) as n from main.fct_order_line_audit")["n"].item() == lines + 1
+    assert (
+        changed.query("select sum(line_count) as n from main.fct_order_line_audit")["n"].item()
+        == lines + 1
+    )
 
     # --full-refresh copies whatever the file.
-    refreshed = run_dbt(["run", "--full-refresh", "--select", "stg_online_retail__order_lines"],
-                        work, raw_file)
+    refreshed = run_dbt(
+        ["run", "--full-refresh", "--select", "stg_online_retail__order_lines"], work, raw_file
+    )
     assert refreshed.returncode == 0, refreshed.output[-3000:]
     assert reused not in refreshed.output
 
 
 def _start_publish(warehouse: Path, data: Path, as_of: str) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "-m", "customer_segments.publish", "--warehouse", str(warehouse),
-         "--project-dir", str(PROJECT_DIR), "--", "--vars", f"{{as_of_date: '{as_of}'}}",
-         "--target-path", str(warehouse.parent / f"target-{as_of}"),
-         "--log-path", str(warehouse.parent / f"logs-{as_of}")],
-        cwd=PROJECT_DIR, env={**__import__("os").environ, "RAW_ORDERS_PATH": str(data)},
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-m",
+            "customer_segments.publish",
+            "--warehouse",
+            str(warehouse),
+            "--project-dir",
+            str(PROJECT_DIR),
+            "--",
+            "--vars",
+            f"{{as_of_date: '{as_of}'}}",
+            "--target-path",
+            str(warehouse.parent / f"target-{as_of}"),
+            "--log-path",
+            str(warehouse.parent / f"logs-{as_of}"),
+        ],
+        cwd=PROJECT_DIR,
+        env={**__import__("os").environ, "RAW_ORDERS_PATH": str(data)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
 
 
@@ -185,8 +230,10 @@ def test_two_real_publishes_at_the_same_moment_publish_one_complete_build(
     warehouse.parent.mkdir()
     assert _publish_here(warehouse, small_data) == 0
     before = _marts(warehouse)
-    publishes = {as_of: _start_publish(warehouse, small_data, as_of)
-                 for as_of in ("2011-10-01", "2011-11-01")}
+    publishes = {
+        as_of: _start_publish(warehouse, small_data, as_of)
+        for as_of in ("2011-10-01", "2011-11-01")
+    }
     results = {as_of: (p.wait(timeout=600), *p.communicate()) for as_of, p in publishes.items()}
     codes = sorted(code for code, _, _ in results.values())
     assert codes == [0, 75], results
@@ -208,10 +255,19 @@ def test_a_file_rewritten_with_its_size_and_time_kept_is_copied_again(tmp_path: 
 
     raw_file, _ = generate(tmp_path / "data", seed=11, lines=10_000)
     work = tmp_path / "work"
-    first = run_dbt(["build"], work, raw_file)
+    staging = [
+        "--select",
+        "stg_online_retail__order_lines",
+        "--indirect-selection",
+        "cautious",
+        "--exclude-resource-type",
+        "unit_test",
+    ]
+    first = run_dbt(["build", *staging], work, raw_file)
     assert first.returncode == 0, first.output[-3000:]
-    country_sql = ("select country from main_staging.stg_online_retail__order_lines "
-                   "where raw_row_number = 1")
+    country_sql = (
+        "select country from main_staging.stg_online_retail__order_lines where raw_row_number = 1"
+    )
     before = first.query(country_sql)["country"].item()
 
     # Rewrite the first data line's country with another of the same length, and put the
@@ -225,7 +281,7 @@ def test_a_file_rewritten_with_its_size_and_time_kept_is_copied_again(tmp_path: 
     assert raw_file.stat().st_size == stat.st_size
     assert raw_file.stat().st_mtime_ns == stat.st_mtime_ns
 
-    again = run_dbt(["build"], work, raw_file)
+    again = run_dbt(["build", *staging], work, raw_file)
     assert again.returncode == 0, again.output[-3000:]
     assert "is unchanged since it was loaded" not in again.output
     assert again.query(country_sql)["country"].item() == changed_country

@@ -53,7 +53,9 @@ def test_scores_give_equal_values_equal_scores(default_build: DbtRun):
 
 
 def test_every_customer_gets_a_classic_segment(default_build: DbtRun):
-    mart = default_build.query("select rfm_segment, count(*) as n from main.fct_customer_rfm group by 1")
+    mart = default_build.query(
+        "select rfm_segment, count(*) as n from main.fct_customer_rfm group by 1"
+    )
     assert mart["rfm_segment"].notna().all()
     assert len(mart) >= 8, mart
 
@@ -63,8 +65,17 @@ def test_rfm_of_a_past_date_counts_only_earlier_lines_and_is_the_history_of_that
 ):
     as_of = "2011-06-01"
     run = run_dbt(
-        ["build", "--select", "+fct_customer_rfm", "--indirect-selection", "cautious", "--vars", f"{{as_of_date: '{as_of}'}}"],
-        tmp_path / "build", default_data[0],
+        [
+            "build",
+            "--select",
+            "+fct_customer_rfm",
+            "--indirect-selection",
+            "cautious",
+            "--vars",
+            f"{{as_of_date: '{as_of}'}}",
+        ],
+        tmp_path / "build",
+        default_data[0],
     )
     assert run.returncode == 0, run.output[-5000:]
     mart = run.query("select * from main.fct_customer_rfm")
@@ -84,8 +95,9 @@ def test_history_holds_the_month_starts_and_the_as_of_date(default_build: DbtRun
         "select snapshot_date, bool_or(is_as_of_date) as is_as_of_date, count(*) as customers "
         "from main.fct_customer_rfm_history group by 1 order by 1"
     )
-    as_of = pd.Timestamp(default_build.query(
-        "select max(as_of_date) as d from main.fct_customer_rfm")["d"][0])
+    as_of = pd.Timestamp(
+        default_build.query("select max(as_of_date) as d from main.fct_customer_rfm")["d"][0]
+    )
     # The 12 most recent month starts strictly before as_of_date (all after the first line).
     last_start = (as_of - pd.Timedelta(days=1)).to_period("M").to_timestamp()
     expected = sorted({*(last_start - pd.DateOffset(months=i) for i in range(12)), as_of})
@@ -100,7 +112,7 @@ def test_history_holds_the_month_starts_and_the_as_of_date(default_build: DbtRun
 )
 def test_as_of_date_that_is_not_a_date_fails_clearly(value, default_data, tmp_path: Path):
     run = run_dbt(
-        ["build", "--vars", f"{{as_of_date: \"{value}\"}}"], tmp_path / "build", default_data[0]
+        ["build", "--vars", f'{{as_of_date: "{value}"}}'], tmp_path / "build", default_data[0]
     )
     assert run.returncode != 0
     assert "as_of_date must be a calendar date written YYYY-MM-DD" in run.output
