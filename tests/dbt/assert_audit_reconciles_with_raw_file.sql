@@ -23,10 +23,10 @@ audit as (
     select
         sum(line_count) as line_count,
         sum(case when is_kept then line_count else 0 end)
-            + sum(case when not is_kept then line_count else 0 end) as kept_plus_excluded_lines,
+        + sum(case when not is_kept then line_count else 0 end) as kept_plus_excluded_lines,
         sum(revenue) as revenue,
         sum(case when is_kept then revenue else 0 end)
-            + sum(case when not is_kept then revenue else 0 end) as kept_plus_excluded_revenue
+        + sum(case when not is_kept then revenue else 0 end) as kept_plus_excluded_revenue
     from {{ ref('fct_order_line_audit') }}
 
 )

@@ -3,7 +3,9 @@ with
 
 chosen as (
 
-    select count(*) as chosen_rows, max(k) as k
+    select
+        count(*) as chosen_rows,
+        max(k) as k
     from {{ ref('cluster_k_evaluation') }}
     where is_chosen
 
@@ -15,7 +17,10 @@ clusters as (
 
 )
 
-select *
+select
+    chosen.chosen_rows,
+    chosen.k,
+    clusters.cluster_count
 from chosen
 cross join clusters
 where chosen.chosen_rows != 1 or chosen.k != clusters.cluster_count

@@ -5,10 +5,24 @@ with
 history as (
 
     select
-        customer_id, country, rfm_score, rfm_segment_key, rfm_segment, recency_days,
-        tenure_days, frequency, monetary, gross_revenue, returned_revenue, average_order_value,
+        customer_id,
+        country,
+        rfm_score,
+        rfm_segment_key,
+        rfm_segment,
+        recency_days,
+        tenure_days,
+        frequency,
+        monetary,
+        gross_revenue,
+        returned_revenue,
+        average_order_value,
         average_purchase_gap_days,
-        recency_score, frequency_score, monetary_score, first_purchase_date, last_purchase_date,
+        recency_score,
+        frequency_score,
+        monetary_score,
+        first_purchase_date,
+        last_purchase_date,
         snapshot_date as as_of_date
     from {{ ref('fct_customer_rfm_history') }}
     where is_as_of_date
@@ -18,10 +32,24 @@ history as (
 rfm as (
 
     select
-        customer_id, country, rfm_score, rfm_segment_key, rfm_segment, recency_days,
-        tenure_days, frequency, monetary, gross_revenue, returned_revenue, average_order_value,
+        customer_id,
+        country,
+        rfm_score,
+        rfm_segment_key,
+        rfm_segment,
+        recency_days,
+        tenure_days,
+        frequency,
+        monetary,
+        gross_revenue,
+        returned_revenue,
+        average_order_value,
         average_purchase_gap_days,
-        recency_score, frequency_score, monetary_score, first_purchase_date, last_purchase_date,
+        recency_score,
+        frequency_score,
+        monetary_score,
+        first_purchase_date,
+        last_purchase_date,
         as_of_date
     from {{ ref('fct_customer_rfm') }}
 
@@ -43,6 +71,12 @@ only_in_rfm as (
 
 )
 
-select 'only in fct_customer_rfm_history' as side, * from only_in_history
+select
+    'only in fct_customer_rfm_history' as side,
+    *
+from only_in_history
 union all
-select 'only in fct_customer_rfm' as side, * from only_in_rfm
+select
+    'only in fct_customer_rfm' as side,
+    *
+from only_in_rfm

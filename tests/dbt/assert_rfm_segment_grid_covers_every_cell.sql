@@ -4,7 +4,15 @@ with
 
 scores as (
 
-    select 1 as score union all select 2 union all select 3 union all select 4 union all select 5
+    select 1 as score
+    union all
+    select 2
+    union all
+    select 3
+    union all
+    select 4
+    union all
+    select 5
 
 ),
 
@@ -22,5 +30,5 @@ select cells.*
 from cells
 left join {{ ref('rfm_segment_grid') }} as grid
     on cells.recency_score = grid.recency_score
-    and cells.frequency_score = grid.frequency_score
+        and cells.frequency_score = grid.frequency_score
 where grid.rfm_segment_key is null

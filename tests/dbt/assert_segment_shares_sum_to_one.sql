@@ -4,19 +4,25 @@ with
 
 totals as (
 
-    select 'cluster_centroids.customer_share' as total, sum(customer_share) as value
+    select
+        'cluster_centroids.customer_share' as total,
+        sum(customer_share) as value
     from {{ ref('cluster_centroids') }}
     union all
-    select 'fct_segment_summary.customer_share', sum(customer_share)
-    from {{ ref('fct_segment_summary') }}
-    union all
-    select 'fct_segment_summary.revenue_share', sum(revenue_share)
+    select
+        'fct_segment_summary.customer_share' as total,
+        sum(customer_share) as value
     from {{ ref('fct_segment_summary') }}
     union all
     select
-        'dim_customer_segments customers / fct_customer_rfm customers',
+        'fct_segment_summary.revenue_share' as total,
+        sum(revenue_share) as value
+    from {{ ref('fct_segment_summary') }}
+    union all
+    select
+        'dim_customer_segments customers / fct_customer_rfm customers' as total,
         (select count(*) from {{ ref('dim_customer_segments') }}) * 1.0
-            / (select count(*) from {{ ref('fct_customer_rfm') }})
+        / (select count(*) from {{ ref('fct_customer_rfm') }}) as value
 
 )
 

@@ -6,7 +6,9 @@ with
 
 history_counts as (
 
-    select snapshot_date, count(*) as customers
+    select
+        snapshot_date,
+        count(*) as customers
     from {{ ref('fct_customer_segment_history') }}
     group by snapshot_date
 
@@ -20,7 +22,10 @@ transitions as (
 
 from_side as (
 
-    select grouping, from_snapshot_date as snapshot_date, sum(customers) as customers
+    select
+        grouping,
+        from_snapshot_date as snapshot_date,
+        sum(customers) as customers
     from transitions
     where from_persona != 'not_yet_customer'
     group by grouping, from_snapshot_date
@@ -29,7 +34,10 @@ from_side as (
 
 to_side as (
 
-    select grouping, to_snapshot_date as snapshot_date, sum(customers) as customers
+    select
+        grouping,
+        to_snapshot_date as snapshot_date,
+        sum(customers) as customers
     from transitions
     group by grouping, to_snapshot_date
 
@@ -43,9 +51,15 @@ pair_count as (
 
 sides as (
 
-    select 'from' as side, * from from_side
+    select
+        'from' as side,
+        *
+    from from_side
     union all
-    select 'to' as side, * from to_side
+    select
+        'to' as side,
+        *
+    from to_side
 
 )
 
@@ -61,6 +75,11 @@ left join history_counts
 where history_counts.customers is null or sides.customers != history_counts.customers
 union all
 -- each grouping covers every pair of consecutive snapshot dates
-select 'pairs', 'all', null, pair_count.pairs, (select count(*) - 1 from history_counts)
+select
+    'pairs' as side,
+    'all' as grouping,
+    null as snapshot_date,
+    pair_count.pairs as counted,
+    (select count(*) - 1 from history_counts) as expected
 from pair_count
 where pair_count.pairs != (select count(*) - 1 from history_counts)

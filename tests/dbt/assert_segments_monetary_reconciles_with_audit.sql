@@ -21,7 +21,9 @@ kept_before_as_of as (
 
 segments as (
 
-    select coalesce(sum(monetary), 0) as revenue, count(*) as customers
+    select
+        coalesce(sum(monetary), 0) as revenue,
+        count(*) as customers
     from {{ ref('dim_customer_segments') }}
 
 ),

@@ -27,7 +27,7 @@ non_product_stock_codes as (
 
 ),
 
-{#-
+{#
     Duplicates. Only lines with a customer are looked at: lines without one are excluded as
     missing_customer before the duplicate rule is tried, so whether they are copies never
     matters. Grouping every line by its eight columns is the costly way (a hash table as large
@@ -61,7 +61,7 @@ possible_copies as (
     from {{ ref('stg_online_retail__order_lines') }}
     where customer_id is not null
         and {{ row_fingerprint(line_columns) }} in (
-            select line_fingerprint from repeated_fingerprints
+            select repeated_fingerprints.line_fingerprint from repeated_fingerprints
         )
 
 ),
@@ -89,7 +89,7 @@ duplicate_lines as (
 
 ),
 
-{#-
+{#
     Non-product codes, matched once per distinct stock code (a few thousand) rather than once
     per line.
 -#}
@@ -121,7 +121,7 @@ non_product_codes_found as (
     select stock_codes.stock_code
     from stock_codes
     where upper(stock_codes.stock_code) in (
-            select stock_code_upper from exact_non_product_codes
+            select exact_non_product_codes.stock_code_upper from exact_non_product_codes
         )
         or exists (
             select 1
@@ -129,14 +129,14 @@ non_product_codes_found as (
             -- A plain comparison of the first characters, not LIKE: `_` in gift_0001 would
             -- be a LIKE wildcard and match GIFTX0001 too.
             where left(
-                upper(stock_codes.stock_code),
-                {{ dbt.length('prefix_non_product_codes.stock_code_prefix_upper') }}
-            ) = prefix_non_product_codes.stock_code_prefix_upper
+                    upper(stock_codes.stock_code),
+                    {{ dbt.length('prefix_non_product_codes.stock_code_prefix_upper') }}
+                ) = prefix_non_product_codes.stock_code_prefix_upper
         )
 
 ),
 
-{#-
+{#
     Impossible dates. The bulk of the data's dates runs from the first date by which the share
     raw_orders_date_bulk_tail_share of the lines has been seen to the first date by which all
     but that share has: percentiles of the lines' dates, read off the count of lines per date
@@ -170,10 +170,17 @@ cumulative_lines_per_date as (
 date_bulk as (
 
     select
-        min(case when lines_up_to_date >= {{ bulk_tail_share }} * line_total
-            then invoice_date end) as bulk_first_date,
-        min(case when lines_up_to_date >= (1 - {{ bulk_tail_share }}) * line_total
-            then invoice_date end) as bulk_last_date
+        min(
+            case
+                when lines_up_to_date >= {{ bulk_tail_share }} * line_total then invoice_date
+            end
+        ) as bulk_first_date,
+        min(
+            case
+                when lines_up_to_date >= (1 - {{ bulk_tail_share }}) * line_total
+                    then invoice_date
+            end
+        ) as bulk_last_date
     from cumulative_lines_per_date
 
 ),
@@ -183,10 +190,12 @@ valid_invoice_dates as (
 
     select
         {% if max_days_outside_bulk is not none -%}
-        cast({{ dbt.dateadd('day', -max_days_outside_bulk, 'bulk_first_date') }}
-            as {{ date_type }}) as first_valid_date,
-        cast({{ dbt.dateadd('day', max_days_outside_bulk, 'bulk_last_date') }}
-            as {{ date_type }}) as last_valid_date_in_data,
+        cast(
+            {{ dbt.dateadd('day', -max_days_outside_bulk, 'bulk_first_date') }} as {{ date_type }}
+        ) as first_valid_date,
+        cast(
+            {{ dbt.dateadd('day', max_days_outside_bulk, 'bulk_last_date') }} as {{ date_type }}
+        ) as last_valid_date_in_data,
         {%- else -%}
         cast(null as {{ date_type }}) as first_valid_date,
         cast(null as {{ date_type }}) as last_valid_date_in_data,
@@ -211,11 +220,11 @@ flagged as (
         non_product_codes_found.stock_code is not null as is_non_product,
         coalesce(
             cast(order_lines.invoiced_at as {{ date_type }})
-                < valid_invoice_dates.first_valid_date
+            < valid_invoice_dates.first_valid_date
             or cast(order_lines.invoiced_at as {{ date_type }})
-                > valid_invoice_dates.last_valid_date_in_data
+            > valid_invoice_dates.last_valid_date_in_data
             or cast(order_lines.invoiced_at as {{ date_type }})
-                > valid_invoice_dates.last_valid_date_by_clock,
+            > valid_invoice_dates.last_valid_date_by_clock,
             false
         ) as is_invalid_date
 

@@ -35,7 +35,7 @@ purchases_before_as_of as (
     from as_of
     left join customer_invoices
         on customer_invoices.is_purchase_invoice
-        and customer_invoices.invoice_date < as_of.as_of_date
+            and as_of.as_of_date > customer_invoices.invoice_date
     group by as_of.as_of_date
 
 ),

@@ -49,7 +49,7 @@ invoices_before_snapshot as (
 
     from snapshot_dates
     inner join customer_invoices
-        on customer_invoices.invoice_date < snapshot_dates.snapshot_date
+        on snapshot_dates.snapshot_date > customer_invoices.invoice_date
 
 ),
 
@@ -124,8 +124,8 @@ measured as (
     from customers
     left join invoices_by_country
         on customers.snapshot_date = invoices_by_country.snapshot_date
-        and customers.customer_id = invoices_by_country.customer_id
-        and invoices_by_country.country_rank = 1
+            and customers.customer_id = invoices_by_country.customer_id
+            and invoices_by_country.country_rank = 1
 
 ),
 
@@ -178,10 +178,10 @@ final as (
     from measured
     left join scored_purchasers
         on measured.snapshot_date = scored_purchasers.snapshot_date
-        and measured.customer_id = scored_purchasers.customer_id
+            and measured.customer_id = scored_purchasers.customer_id
     left join rfm_segment_grid
         on scored_purchasers.recency_score = rfm_segment_grid.recency_score
-        and scored_purchasers.frequency_score = rfm_segment_grid.frequency_score
+            and scored_purchasers.frequency_score = rfm_segment_grid.frequency_score
     left join rfm_segments
         on rfm_segment_grid.rfm_segment_key = rfm_segments.rfm_segment_key
 

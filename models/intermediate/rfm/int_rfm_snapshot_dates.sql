@@ -40,30 +40,34 @@ month_before_as_of as (
 
 candidate_dates as (
 
-    select as_of_date as snapshot_date, 'as_of_date' as snapshot_role
+    select
+        as_of_date as snapshot_date,
+        'as_of_date' as snapshot_role
     from as_of
     {%- for months_back in range(history_months) %}
 
     union all
 
     select
-        cast({{ dbt.dateadd('month', -months_back, 'month_start') }} as date),
-        'history_month_start'
+        cast({{ dbt.dateadd('month', -months_back, 'month_start') }} as date) as snapshot_date,
+        'history_month_start' as snapshot_role
     from month_before_as_of
     {%- endfor %}
 
     union all
 
     select
-        cast({{ dbt.dateadd('day', -horizon_days, 'as_of_date') }} as date),
-        'backtest_cutoff'
+        cast({{ dbt.dateadd('day', -horizon_days, 'as_of_date') }} as date) as snapshot_date,
+        'backtest_cutoff' as snapshot_role
     from as_of
 
     union all
 
     select
-        cast({{ dbt.dateadd('day', -2 * horizon_days, 'as_of_date') }} as date),
-        'training_cutoff'
+        cast(
+            {{ dbt.dateadd('day', -2 * horizon_days, 'as_of_date') }} as date
+        ) as snapshot_date,
+        'training_cutoff' as snapshot_role
     from as_of
 
 ),
@@ -72,12 +76,13 @@ final as (
 
     select
         candidate_dates.snapshot_date,
-        max(case when snapshot_role = 'as_of_date' then 1 else 0 end) = 1 as is_as_of_date,
-        max(case when snapshot_role = 'history_month_start' then 1 else 0 end) = 1
+        max(case when candidate_dates.snapshot_role = 'as_of_date' then 1 else 0 end) = 1
+            as is_as_of_date,
+        max(case when candidate_dates.snapshot_role = 'history_month_start' then 1 else 0 end) = 1
             as is_history_month_start,
-        max(case when snapshot_role = 'backtest_cutoff' then 1 else 0 end) = 1
+        max(case when candidate_dates.snapshot_role = 'backtest_cutoff' then 1 else 0 end) = 1
             as is_backtest_cutoff,
-        max(case when snapshot_role = 'training_cutoff' then 1 else 0 end) = 1
+        max(case when candidate_dates.snapshot_role = 'training_cutoff' then 1 else 0 end) = 1
             as is_training_cutoff
 
     from candidate_dates

@@ -44,18 +44,23 @@ backtest_span as (
 roles as (
 
     select
-        snapshot_date,
+        snapshot_dates.snapshot_date,
         case
-            when is_as_of_date then 'as_of_date'
-            when is_backtest_cutoff then 'backtest_cutoff'
-            when is_training_cutoff then 'training_cutoff'
+            when snapshot_dates.is_as_of_date then 'as_of_date'
+            when snapshot_dates.is_backtest_cutoff then 'backtest_cutoff'
+            when snapshot_dates.is_training_cutoff then 'training_cutoff'
         end as snapshot_role,
-        cast({{ dbt.dateadd('day', horizon_days, 'snapshot_date') }} as date) as horizon_end_date
+        cast(
+            {{ dbt.dateadd('day', horizon_days, 'snapshot_dates.snapshot_date') }} as date
+        ) as horizon_end_date
 
     from snapshot_dates
     cross join backtest_span
-    where is_as_of_date
-        or ((is_backtest_cutoff or is_training_cutoff) and backtest_span.covers_two_horizons)
+    where snapshot_dates.is_as_of_date
+        or (
+            (snapshot_dates.is_backtest_cutoff or snapshot_dates.is_training_cutoff)
+            and backtest_span.covers_two_horizons
+        )
 
 ),
 
@@ -70,8 +75,8 @@ next_period as (
 
     from roles
     inner join customer_invoices
-        on customer_invoices.invoice_date >= roles.snapshot_date
-        and customer_invoices.invoice_date < roles.horizon_end_date
+        on roles.snapshot_date <= customer_invoices.invoice_date
+            and roles.horizon_end_date > customer_invoices.invoice_date
     where roles.snapshot_role != 'as_of_date'
     group by roles.snapshot_date, customer_invoices.customer_id
 
@@ -96,7 +101,7 @@ final as (
         on rfm_snapshots.snapshot_date = roles.snapshot_date
     left join next_period
         on rfm_snapshots.snapshot_date = next_period.snapshot_date
-        and rfm_snapshots.customer_id = next_period.customer_id
+            and rfm_snapshots.customer_id = next_period.customer_id
 
 )
 

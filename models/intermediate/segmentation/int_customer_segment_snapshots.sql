@@ -57,13 +57,13 @@ scored as (
     select
         rfm_history.*,
         case when rfm_history.has_purchase then
-            {{ score_on_thresholds('rfm_history.recency_days', 'recency_days') }}
+                {{ score_on_thresholds('rfm_history.recency_days', 'recency_days') }}
         end as as_of_recency_score,
         case when rfm_history.has_purchase then
-            {{ score_on_thresholds('rfm_history.frequency', 'frequency') }}
+                {{ score_on_thresholds('rfm_history.frequency', 'frequency') }}
         end as as_of_frequency_score,
         case when rfm_history.has_purchase then
-            {{ score_on_thresholds('rfm_history.monetary', 'monetary') }}
+                {{ score_on_thresholds('rfm_history.monetary', 'monetary') }}
         end as as_of_monetary_score
 
     from rfm_history
@@ -100,7 +100,7 @@ final as (
     from scored
     left join rfm_segment_grid
         on scored.as_of_recency_score = rfm_segment_grid.recency_score
-        and scored.as_of_frequency_score = rfm_segment_grid.frequency_score
+            and scored.as_of_frequency_score = rfm_segment_grid.frequency_score
     left join rfm_segments
         on rfm_segment_grid.rfm_segment_key = rfm_segments.rfm_segment_key
 

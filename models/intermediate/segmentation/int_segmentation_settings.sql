@@ -18,18 +18,28 @@ final as (
             as cluster_k_max,
         cast({{ cluster_min_customers_setting() }} as integer)
             as cluster_min_customers,
-        cast({{ cluster_random_state_setting() }}
-            as bigint) as cluster_random_state,
+        cast(
+            {{ cluster_random_state_setting() }}
+            as bigint
+        ) as cluster_random_state,
         cast({{ cluster_n_init_setting() }} as integer)
             as cluster_n_init,
-        cast({{ new_customer_max_tenure_days_setting() }}
-            as integer) as new_customer_max_tenure_days,
-        cast({{ late_purchase_gap_multiple_setting() }}
-            as {{ double_type() }}) as late_purchase_gap_multiple,
-        cast({{ cluster_min_share_meeting_conditions_setting() }}
-            as {{ double_type() }}) as cluster_min_share_meeting_conditions,
-        cast({{ prediction_horizon_days_setting() }}
-            as integer) as prediction_horizon_days
+        cast(
+            {{ new_customer_max_tenure_days_setting() }}
+            as integer
+        ) as new_customer_max_tenure_days,
+        cast(
+            {{ late_purchase_gap_multiple_setting() }}
+            as {{ double_type() }}
+        ) as late_purchase_gap_multiple,
+        cast(
+            {{ cluster_min_share_meeting_conditions_setting() }}
+            as {{ double_type() }}
+        ) as cluster_min_share_meeting_conditions,
+        cast(
+            {{ prediction_horizon_days_setting() }}
+            as integer
+        ) as prediction_horizon_days
 
 )
 

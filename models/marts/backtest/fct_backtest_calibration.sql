@@ -54,8 +54,10 @@ deciles as (
 
     select
         validation,
-        cast(1 + floor(cast(10 * (prediction_rank - 1) as {{ double_type() }}) / customer_count)
-            as integer) as decile,
+        cast(
+            1 + floor(cast(10 * (prediction_rank - 1) as {{ double_type() }}) / customer_count)
+            as integer
+        ) as decile,
         count(*) as customers,
         avg(next_purchase_probability) as mean_predicted,
         avg(case when has_next_period_purchase then 1.0 else 0.0 end) as observed_rate,
@@ -65,8 +67,10 @@ deciles as (
     from predicted
     group by
         validation,
-        cast(1 + floor(cast(10 * (prediction_rank - 1) as {{ double_type() }}) / customer_count)
-            as integer)
+        cast(
+            1 + floor(cast(10 * (prediction_rank - 1) as {{ double_type() }}) / customer_count)
+            as integer
+        )
 
 ),
 

@@ -79,7 +79,7 @@ scored as (
 
 ),
 
-{#- One row per ranking and score value: how many customers and buyers share it, and how many
+{# One row per ranking and score value: how many customers and buyers share it, and how many
     rank above it (a better score). -#}
 score_values as (
 
@@ -101,10 +101,12 @@ cumulated as (
         customers,
         positives,
         sum(customers) over (
-            partition by ranking order by score desc rows between unbounded preceding and current row
+            partition by ranking
+            order by score desc rows between unbounded preceding and current row
         ) - customers as customers_above,
         sum(positives) over (
-            partition by ranking order by score desc rows between unbounded preceding and current row
+            partition by ranking
+            order by score desc rows between unbounded preceding and current row
         ) - positives as positives_above,
         sum(customers) over (partition by ranking) as total_customers,
         sum(positives) over (partition by ranking) as total_positives
@@ -116,13 +118,15 @@ cumulated as (
 cuts as (
 
     {%- for step in range(1, steps + 1) %}
-    select {{ step }} as step, {{ step }} * 1.0 / {{ steps }} as share_contacted
+    select
+        {{ step }} as step,
+        {{ step }} * 1.0 / {{ steps }} as share_contacted
     {{ "union all" if not loop.last }}
     {%- endfor %}
 
 ),
 
-{#- At a cut of n = share x total customers: the buyers above the score group that straddles n,
+{# At a cut of n = share x total customers: the buyers above the score group that straddles n,
     plus that group's buyers in proportion to how much of it falls within the cut. -#}
 gains as (
 
@@ -137,8 +141,10 @@ gains as (
                     then cumulated.positives
                 when cumulated.customers_above < cuts.share_contacted * cumulated.total_customers
                     then cumulated.positives
-                        * (cuts.share_contacted * cumulated.total_customers
-                            - cumulated.customers_above)
+                        * (
+                            cuts.share_contacted * cumulated.total_customers
+                            - cumulated.customers_above
+                        )
                         / cumulated.customers
                 else 0
             end

@@ -91,8 +91,10 @@ final as (
 
     select
         cast(aucs.ranking as {{ string_type() }}) as ranking,
-        cast(case when aucs.ranking = 'next_purchase_probability' then methods.method end
-            as {{ string_type() }}) as method,
+        cast(
+            case when aucs.ranking = 'next_purchase_probability' then methods.method end
+            as {{ string_type() }}
+        ) as method,
         cast(aucs.customers as bigint) as customers,
         cast(aucs.positives as bigint) as repeat_customers,
         cast(aucs.positives * 1.0 / aucs.customers as {{ double_type() }}) as base_rate,

@@ -43,7 +43,7 @@ final as (
         coalesce(lines_by_outcome.line_count, 0) as line_count,
         -- In floating point on every engine: Spark would divide decimals and keep 6 places.
         cast(coalesce(lines_by_outcome.line_count, 0) as {{ double_type() }})
-            / nullif(all_lines.line_count, 0) as line_share,
+        / nullif(all_lines.line_count, 0) as line_share,
         -- bigint on every engine (DuckDB's sum of bigints is a 128-bit hugeint).
         cast(coalesce(lines_by_outcome.quantity, 0) as bigint) as quantity,
         cast(coalesce(lines_by_outcome.revenue, 0) as numeric(18, 2)) as revenue,

@@ -120,11 +120,29 @@ bin_shares as (
 
 ),
 
+snapshots as (
+
+    select distinct snapshot_date from bin_shares
+
+),
+
+bins as (
+
+    select distinct
+        feature,
+        bin
+    from bin_shares
+
+),
+
 every_bin as (
 
-    select snapshots.snapshot_date, bins.feature, bins.bin
-    from (select distinct snapshot_date from bin_shares) as snapshots
-    cross join (select distinct feature, bin from bin_shares) as bins
+    select
+        snapshots.snapshot_date,
+        bins.feature,
+        bins.bin
+    from snapshots
+    cross join bins
 
 ),
 
@@ -139,12 +157,12 @@ bin_terms as (
     from every_bin
     left join bin_shares as snapshot_shares
         on every_bin.snapshot_date = snapshot_shares.snapshot_date
-        and every_bin.feature = snapshot_shares.feature
-        and every_bin.bin = snapshot_shares.bin
+            and every_bin.feature = snapshot_shares.feature
+            and every_bin.bin = snapshot_shares.bin
     left join bin_shares as reference_shares
         on every_bin.feature = reference_shares.feature
-        and every_bin.bin = reference_shares.bin
-        and reference_shares.is_as_of_date
+            and every_bin.bin = reference_shares.bin
+            and reference_shares.is_as_of_date
 
 ),
 

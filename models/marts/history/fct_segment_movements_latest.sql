@@ -53,10 +53,10 @@ moves as (
 
     from last_two_dates
     inner join segment_history as later
-        on later.snapshot_date = last_two_dates.to_snapshot_date
+        on last_two_dates.to_snapshot_date = later.snapshot_date
     left join segment_history as earlier
-        on earlier.snapshot_date = last_two_dates.from_snapshot_date
-        and earlier.customer_id = later.customer_id
+        on last_two_dates.from_snapshot_date = earlier.snapshot_date
+            and later.customer_id = earlier.customer_id
     where coalesce(earlier.persona_key, 'not_yet_customer') != later.persona_key
 
 ),
@@ -71,7 +71,7 @@ value_at_stake as (
     cross join last_two_dates
     where customer_invoices.invoice_date < last_two_dates.from_snapshot_date
         and customer_invoices.invoice_date
-            >= {{ dbt.dateadd('day', -stake_days, 'last_two_dates.from_snapshot_date') }}
+        >= {{ dbt.dateadd('day', -stake_days, 'last_two_dates.from_snapshot_date') }}
     group by customer_invoices.customer_id
 
 ),

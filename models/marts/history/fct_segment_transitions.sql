@@ -34,7 +34,8 @@ snapshot_dates as (
 
 snapshot_pairs as (
 
-    select * from (
+    select *
+    from (
         select
             lag(snapshot_date) over (order by snapshot_date) as from_snapshot_date,
             snapshot_date as to_snapshot_date
@@ -60,10 +61,10 @@ customer_moves as (
 
     from snapshot_pairs
     inner join segment_history as later
-        on later.snapshot_date = snapshot_pairs.to_snapshot_date
+        on snapshot_pairs.to_snapshot_date = later.snapshot_date
     left join segment_history as earlier
-        on earlier.snapshot_date = snapshot_pairs.from_snapshot_date
-        and earlier.customer_id = later.customer_id
+        on snapshot_pairs.from_snapshot_date = earlier.snapshot_date
+            and later.customer_id = earlier.customer_id
 
 ),
 
@@ -91,7 +92,7 @@ customer_revenue as (
     inner join customer_invoices
         on customer_invoices.invoice_date
             >= {{ dbt.dateadd('day', -stake_days, 'snapshot_pairs.from_snapshot_date') }}
-        and customer_invoices.invoice_date < snapshot_pairs.to_snapshot_date
+            and snapshot_pairs.to_snapshot_date > customer_invoices.invoice_date
     group by snapshot_pairs.from_snapshot_date, customer_invoices.customer_id
 
 ),
@@ -106,7 +107,7 @@ valued_moves as (
     from customer_moves
     left join customer_revenue
         on customer_moves.from_snapshot_date = customer_revenue.from_snapshot_date
-        and customer_moves.customer_id = customer_revenue.customer_id
+            and customer_moves.customer_id = customer_revenue.customer_id
 
 ),
 

@@ -10,7 +10,9 @@ contingency as (
 
 persona_sizes as (
 
-    select persona_key, sum(customer_count) as customer_count
+    select
+        persona_key,
+        sum(customer_count) as customer_count
     from contingency
     group by persona_key
 
@@ -18,7 +20,9 @@ persona_sizes as (
 
 rfm_segment_sizes as (
 
-    select rfm_segment_key, sum(customer_count) as customer_count
+    select
+        rfm_segment_key,
+        sum(customer_count) as customer_count
     from contingency
     group by rfm_segment_key
 

@@ -33,9 +33,9 @@ final as (
         customer_count,
         -- In floating point on every engine: Spark would divide decimals and keep 6 places.
         cast(customer_count as {{ double_type() }})
-            / sum(customer_count) over (partition by persona_key) as share_of_persona,
+        / sum(customer_count) over (partition by persona_key) as share_of_persona,
         cast(customer_count as {{ double_type() }})
-            / sum(customer_count) over (partition by rfm_segment_key) as share_of_rfm_segment,
+        / sum(customer_count) over (partition by rfm_segment_key) as share_of_rfm_segment,
         cast(customer_count as {{ double_type() }}) / sum(customer_count) over ()
             as share_of_customers
 

@@ -64,10 +64,15 @@ top_rfm_segments as (
 
     select
         rfm_segments_in_persona.persona_key,
-        max(case when segment_rank = 1 then rfm_segment end) as top_rfm_segment,
+        max(
+            case
+                when rfm_segments_in_persona.segment_rank = 1
+                    then rfm_segments_in_persona.rfm_segment
+            end
+        ) as top_rfm_segment,
         {{ dbt.listagg(
             dbt.concat([
-                'rfm_segment', "' ('",
+                'rfm_segments_in_persona.rfm_segment', "' ('",
                 dbt.safe_cast(
                     'cast(round(100.0 * rfm_segments_in_persona.customer_count'
                         ~ ' / personas.customer_count, 1) as numeric(4, 1))',
@@ -75,13 +80,13 @@ top_rfm_segments as (
                 "'%)'",
             ]),
             "', '",
-            'order by segment_rank',
+            'order by rfm_segments_in_persona.segment_rank',
         ) }} as top_rfm_segments
 
     from rfm_segments_in_persona
     inner join personas
         on rfm_segments_in_persona.persona_key = personas.persona_key
-    where segment_rank <= {{ top_rfm_segments_per_persona_setting() }}
+    where rfm_segments_in_persona.segment_rank <= {{ top_rfm_segments_per_persona_setting() }}
     group by rfm_segments_in_persona.persona_key
 
 ),
@@ -101,7 +106,7 @@ final as (
             as customer_share,
         cast(personas.revenue as numeric(18, 2)) as revenue,
         cast(personas.revenue as {{ double_type() }})
-            / nullif(cast(totals.revenue as {{ double_type() }}), 0) as revenue_share,
+        / nullif(cast(totals.revenue as {{ double_type() }}), 0) as revenue_share,
         cast(personas.median_recency_days as {{ double_type() }}) as median_recency_days,
         cast(personas.mean_recency_days as {{ double_type() }}) as mean_recency_days,
         cast(personas.median_frequency as {{ double_type() }}) as median_frequency,
@@ -109,7 +114,9 @@ final as (
         cast(personas.median_monetary as {{ double_type() }}) as median_monetary,
         cast(personas.mean_monetary as {{ double_type() }}) as mean_monetary,
         cast(
-            {{ rounded_division('personas.gross_revenue', 'nullif(personas.purchase_invoices, 0)') }}
+            {{ rounded_division(
+                'personas.gross_revenue', 'nullif(personas.purchase_invoices, 0)'
+            ) }}
             as numeric(18, 2)
         ) as average_order_value
 

@@ -27,7 +27,8 @@ blank_lines as (
 
     select
         *,
-        coalesce(raw_invoice_no, raw_stock_code, raw_description, raw_quantity,
+        coalesce(
+            raw_invoice_no, raw_stock_code, raw_description, raw_quantity,
             raw_invoice_date, raw_unit_price, raw_customer_id, raw_country) is null
             as is_blank_line
 
@@ -98,9 +99,9 @@ plausible as (
         *,
         -- Compared without abs(): abs of the smallest bigint overflows.
         quantity > {{ raw_orders_max_abs_quantity_setting() }}
-            or quantity < -{{ raw_orders_max_abs_quantity_setting() }}
-            or unit_price > {{ raw_orders_max_abs_unit_price_setting() }}
-            or unit_price < -{{ raw_orders_max_abs_unit_price_setting() }}
+        or quantity < -{{ raw_orders_max_abs_quantity_setting() }}
+        or unit_price > {{ raw_orders_max_abs_unit_price_setting() }}
+        or unit_price < -{{ raw_orders_max_abs_unit_price_setting() }}
             as has_implausible_value
 
     from checked
