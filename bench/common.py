@@ -45,7 +45,10 @@ def segment(rfm: pd.DataFrame, k: int | str = "auto") -> dict[str, pd.DataFrame]
     from customer_segments.clustering import run_segmentation
 
     columns = [c for c in [*RFM_COLUMNS, "average_purchase_gap_days"] if c in rfm.columns]
-    return run_segmentation(rfm[columns], personas(), k=k, random_state=42, n_init=10)
+    # In customer order, as the product's Python models read their input (k-means++ seeding
+    # and the evaluation samples follow row order).
+    rfm = rfm[columns].sort_values("customer_id", kind="mergesort").reset_index(drop=True)
+    return run_segmentation(rfm, personas(), k=k, random_state=42, n_init=10)
 
 
 def write_outputs(out_dir: Path | None, rfm: pd.DataFrame, tables: dict[str, pd.DataFrame]) -> None:

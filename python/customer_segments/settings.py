@@ -72,7 +72,10 @@ def snapshot_customers(snapshots: pd.DataFrame, role: str) -> pd.DataFrame | Non
     """The customers of one ``snapshot_role``, or None when the build has no such snapshot
     (a history shorter than the cutoff: no customer had a kept line before it).
 
-    Decimal columns arrive as Python ``Decimal`` from some engines; they are made floats.
+    Decimal columns arrive as Python ``Decimal`` from some engines; they are made floats. Rows
+    come sorted by ``customer_id``: an engine returns a table's rows in any order (DuckDB's
+    parallel scans, Spark's partitions), and k-means++ seeding, samples and cross-validation
+    folds follow row order, so the fits see the same order on every run and every engine.
     """
     if role not in SNAPSHOT_ROLES:
         raise ValueError(f"unknown snapshot_role {role!r}; expected one of {SNAPSHOT_ROLES}")
@@ -87,4 +90,6 @@ def snapshot_customers(snapshots: pd.DataFrame, role: str) -> pd.DataFrame | Non
             and rows[column].map(type).astype(str).str.contains("Decimal").any()
         ):
             rows[column] = rows[column].astype(float)
+    if "customer_id" in rows.columns:
+        rows = rows.sort_values("customer_id", kind="mergesort")
     return rows.reset_index(drop=True)
