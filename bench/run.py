@@ -12,13 +12,17 @@ dbt runs its Python models in-process). The runner also polls the resident memor
 process tree, prints progress every 30 s, stops a run at ``--timeout`` seconds (reported as
 "over N min") and at ``--memory-guard-gb`` (reported as OOM, as is a kill by the kernel).
 
-Every run is appended to ``bench/out/results.jsonl``; RESULTS.md is rendered from the newest
-series of each (side, format, size, memory limit), so sizes can be measured in separate
-invocations::
+Every run is appended to ``bench/results.jsonl`` (committed: the record behind RESULTS.md);
+RESULTS.md is rendered from the newest series of each (side, format, size, memory limit, dbt
+arguments), so sizes and variants can be measured in separate invocations::
 
     .venv/bin/python -m bench.run --sizes 0.5M,5M --sides notebook,duckdb,dbt --runs 3
     .venv/bin/python -m bench.run --sizes 50M --sides duckdb,dbt --runs 1
     .venv/bin/python -m bench.run --sizes 100M --sides dbt --runs 1 --memory-limit 4GB
+    .venv/bin/python -m bench.run --sizes 5M --sides dbt --dbt-args "--vars '{history_months: 0}'"
+
+``--dbt-args`` adds arguments to the product's ``dbt build``: a variant (no history, no backtest,
+no unit tests) is its own series, so what a feature costs is the difference between two rows.
 """
 
 from __future__ import annotations
@@ -47,7 +51,7 @@ from bench.data import DATA_DIR, ensure_dataset, parse_size, size_label
 
 OUT_DIR = PROJECT_DIR / "bench" / "out"
 RESULTS_MD = PROJECT_DIR / "bench" / "RESULTS.md"
-RESULTS_LOG = OUT_DIR / "results.jsonl"
+RESULTS_LOG = PROJECT_DIR / "bench" / "results.jsonl"
 SIDES = ("notebook", "duckdb", "dbt")
 SIDE_NAMES = {
     "notebook": "A: pandas notebook",
@@ -59,7 +63,18 @@ TIME_BIN = Path("/usr/bin/time")
 # dbt phases: resource type / model path -> phase. Start-up is the time from process start to
 # the first node; load+seeds is the on-run-start hooks (checking and loading the raw file) and the
 # seeds; "other" is what remains (dbt's own work between nodes, writing artifacts, exit).
-PHASES = ("startup", "load+seeds", "cleaning", "rfm", "clustering", "marts", "tests", "other")
+PHASES = (
+    "startup",
+    "load+seeds",
+    "cleaning",
+    "rfm",
+    "clustering",
+    "backtest",
+    "history",
+    "marts",
+    "tests",
+    "other",
+)
 
 
 @dataclass
@@ -82,6 +97,7 @@ class Run:
     measured_at: str = ""
     kept_dir: str = ""
     code: str = ""  # digest of the product's code (models, macros, seeds, library) at the start
+    dbt_args: str = ""  # extra arguments of the product's dbt build (a variant), as typed
 
 
 # ------------------------------------------------------------------------------------------------
@@ -201,7 +217,7 @@ def write_profiles(work_dir: Path, memory_limit: str | None) -> Path:
     return work_dir
 
 
-def dbt_command(work_dir: Path, profiles_dir: Path) -> list[str]:
+def dbt_command(work_dir: Path, profiles_dir: Path, dbt_args: str = "") -> list[str]:
     return [
         str(BIN_DIR / "dbt"),
         "build",
@@ -213,30 +229,41 @@ def dbt_command(work_dir: Path, profiles_dir: Path) -> list[str]:
         str(work_dir / "target"),
         "--log-path",
         str(work_dir / "logs"),
+        *shlex.split(dbt_args),
     ]
 
 
-def side_command(side: str, data: Path, work_dir: Path) -> list[str]:
+def side_command(side: str, data: Path, work_dir: Path, dbt_args: str = "") -> list[str]:
     if side == "dbt":
-        return dbt_command(work_dir, work_dir)
+        return dbt_command(work_dir, work_dir, dbt_args)
     module = {"notebook": "bench.baseline_notebook", "duckdb": "bench.baseline_duckdb"}[side]
     return [sys.executable, "-m", module, str(data), "--out-dir", str(work_dir / "out")]
 
 
 def _phase_of(unique_id: str, node_path: str) -> str:
+    """The phase a node's time counts in, by its kind and its folder (models/<layer>/<area>/).
+
+    rfm includes the RFM of every snapshot date (int_customer_rfm_snapshots): what the history
+    and the backtest add there shows in a run without them (``--dbt-args``), not here.
+    """
     kind = unique_id.split(".", 1)[0]
     if kind in ("test", "unit_test"):
         return "tests"
     if kind in ("operation", "seed"):
         return "load+seeds"
     if kind == "model":
-        if "/clustering/" in node_path:
+        area = node_path.rsplit("/", 2)[-2] if node_path.count("/") >= 2 else ""
+        if area in ("clustering", "segmentation"):
             return "clustering"
-        if "/rfm/" in node_path:
+        if area == "backtest":
+            return "backtest"
+        if area == "history" or unique_id.endswith(".fct_customer_rfm_history"):
+            return "history"
+        if area == "rfm":
             return "rfm"
-        if "/segments/" in node_path:
+        if area == "segments":
             return "marts"
-        return "cleaning"  # staging, intermediate, core (the audit)
+        return "cleaning"  # staging, order lines, the audit
     return "other"
 
 
@@ -314,6 +341,7 @@ def run_one(
     data_dir: Path,
     keep: bool,
     invocation: str,
+    dbt_args: str = "",
 ) -> Run:
     data = ensure_dataset(lines, fmt, data_dir=data_dir)
     work_dir = Path(tempfile.mkdtemp(prefix=f"bench_{side}_{lines}_"))
@@ -322,7 +350,8 @@ def run_one(
         write_profiles(work_dir, memory_limit)
         env["RAW_ORDERS_PATH"] = str(data)
         env["SEGMENTS_DUCKDB_PATH"] = str(work_dir / "segments.duckdb")
-    command = side_command(side, data, work_dir)
+    dbt_args = dbt_args if side == "dbt" else ""
+    command = side_command(side, data, work_dir, dbt_args)
     label = f"{side} {fmt} {size_label(lines)} run {run_number}"
     code_before = code_digest()
     (work_dir / "process_started_at").write_text(dt.datetime.now(dt.UTC).isoformat())
@@ -364,6 +393,7 @@ def run_one(
         detail=detail,
         measured_at=dt.datetime.now().isoformat(timespec="seconds"),
         code=code,
+        dbt_args=dbt_args,
     )
     if status == "ok" and not keep:
         subprocess.run(["rm", "-rf", str(work_dir)], check=False)
@@ -421,15 +451,15 @@ def load_runs(log_path: Path) -> list[Run]:
 
 
 def latest_series(runs: list[Run]) -> dict[tuple, list[Run]]:
-    """The runs of the newest invocation for each (side, format, size, memory limit)."""
+    """The runs of the newest invocation for each (side, format, size, memory limit, dbt args)."""
     newest: dict[tuple, tuple[str, str]] = {}
     for run in runs:
-        key = (run.side, run.fmt, run.lines, run.memory_limit)
+        key = (run.side, run.fmt, run.lines, run.memory_limit, run.dbt_args)
         newest[key] = max(newest.get(key, ("", "")), (run.measured_at, run.invocation))
     newest = {key: invocation for key, (_, invocation) in newest.items()}
     series: dict[tuple, list[Run]] = {}
     for run in runs:
-        key = (run.side, run.fmt, run.lines, run.memory_limit)
+        key = (run.side, run.fmt, run.lines, run.memory_limit, run.dbt_args)
         if run.invocation == newest[key]:
             series.setdefault(key, []).append(run)
     return series
@@ -491,10 +521,12 @@ def _cell_mem(s: dict) -> str:
 
 
 def _series_label(key: tuple) -> str:
-    side, fmt, _, memory_limit = key
+    side, fmt, _, memory_limit, dbt_args = key
     label = f"{SIDE_NAMES[side]}"
     if memory_limit:
         label += f", memory_limit {memory_limit}"
+    if dbt_args:
+        label += f", `{dbt_args}`"
     return f"{label} | {fmt}"
 
 
@@ -505,12 +537,50 @@ def _judged_span(sizes) -> tuple[int, int]:
     return max([n for n in sizes if n * 5 <= large] or [min(sizes)]), large
 
 
+# What a variant of the product's build leaves out, recognised in its --dbt-args, and the most
+# that part may add to the build without it (None: reported, not judged).
+VARIANTS = (
+    ("history_months: 0", "the history (12 monthly snapshots, transitions, drift)", 0.30),
+    (
+        "prediction_horizon_days: 3650",
+        "the backtest (a second fit at the cutoff, the purchase "
+        "model's comparison and its calibration)",
+        0.25,
+    ),
+    ("unit_test", "the dbt unit tests (left out of `make build`, run by `make test` and CI)", None),
+)
+
+
+def variant_targets(series: dict[tuple, dict]) -> list[str]:
+    """For each variant series, what the part it leaves out costs the default build."""
+    found = []
+    for key, variant in sorted(series.items(), key=lambda item: (item[0][2], item[0][4])):
+        side, fmt, lines, memory_limit, dbt_args = key
+        full = series.get((side, fmt, lines, memory_limit, ""), {})
+        if side != "dbt" or not dbt_args or "median" not in variant or "median" not in full:
+            continue
+        for marker, part, ceiling in VARIANTS:
+            if marker not in dbt_args:
+                continue
+            cost = full["median"] - variant["median"]
+            share = cost / variant["median"]
+            text = (
+                f"- {size_label(lines)} {fmt}: {part} adds {cost:.1f} s to the build "
+                f"({_fmt_s(full['median'])} s with it, {_fmt_s(variant['median'])} s with "
+                f"`{dbt_args}`), {share:+.0%}"
+            )
+            if ceiling is not None:
+                text += f" (at most {ceiling:.0%}): **{'met' if share <= ceiling else 'MISSED'}**"
+            found.append(text)
+    return found
+
+
 def targets(series: dict[tuple, dict]) -> list[str]:
     """Each target of the issue, evaluated on what was measured (CSV input)."""
     lines_out = []
 
-    def get(side, lines, fmt="csv", memory_limit=None):
-        return series.get((side, fmt, lines, memory_limit), {})
+    def get(side, lines, fmt="csv", memory_limit=None, dbt_args=""):
+        return series.get((side, fmt, lines, memory_limit, dbt_args), {})
 
     sizes = sorted({k[2] for k in series})
     for fmt in ("csv", "parquet"):
@@ -553,7 +623,8 @@ def targets(series: dict[tuple, dict]) -> list[str]:
             lines_out.append(
                 f"- 50M {fmt}: product under a minute: {product.get('failure')}: **MISSED**"
             )
-    limited = {k: v for k, v in series.items() if k[0] == "dbt" and k[3]}
+    lines_out += variant_targets(series)
+    limited = {k: v for k, v in series.items() if k[0] == "dbt" and k[3] and not k[4]}
     for key, summary in sorted(limited.items()):
         verdict = "met" if summary.get("ok") else "MISSED"
         outcome = (
@@ -566,16 +637,16 @@ def targets(series: dict[tuple, dict]) -> list[str]:
         )
     product_csv = {
         lines: s
-        for (side, fmt, lines, ml), s in series.items()
-        if side == "dbt" and fmt == "csv" and not ml and "median" in s
+        for (side, fmt, lines, ml, args), s in series.items()
+        if side == "dbt" and fmt == "csv" and not ml and not args and "median" in s
     }
     # Linearity on the work that scales (the run less dbt's start-up), over a 5x+ span ending at
     # the largest size, for each memory limit measured (the issue asks 10M -> 100M at 4 GB).
     for limit in sorted({k[3] for k in series if k[0] == "dbt"}, key=str):
         group = {
             lines: s
-            for (side, fmt, lines, ml), s in series.items()
-            if side == "dbt" and fmt == "csv" and ml == limit and "median" in s
+            for (side, fmt, lines, ml, args), s in series.items()
+            if side == "dbt" and fmt == "csv" and ml == limit and not args and "median" in s
         }
         if len(group) < 2:
             continue
@@ -591,10 +662,12 @@ def targets(series: dict[tuple, dict]) -> list[str]:
             f"lines (per-line cost x{growth / size_growth:.2f}): "
             f"**{'met' if growth <= 1.25 * size_growth else 'MISSED'}**"
         )
+    # The k evaluation: the Python model int_cluster_k_evaluation (cluster_k_evaluation before
+    # the clustering steps became intermediate models; its mart is now a plain select).
     k_eval = {
-        lines: s["models"]["cluster_k_evaluation"]
+        lines: s["models"].get("int_cluster_k_evaluation", s["models"].get("cluster_k_evaluation"))
         for lines, s in product_csv.items()
-        if "cluster_k_evaluation" in s.get("models", {})
+        if {"int_cluster_k_evaluation", "cluster_k_evaluation"} & set(s.get("models", {}))
     }
     if k_eval:
         shown = ", ".join(f"{size_label(n)} {v:.1f} s" for n, v in sorted(k_eval.items()))
@@ -615,7 +688,7 @@ def targets(series: dict[tuple, dict]) -> list[str]:
         else:
             verdict = "not judged (one size)"
         lines_out.append(
-            f"- k selection cost bounded (cluster_k_evaluation): {shown}: **{verdict}**"
+            f"- k selection cost bounded (int_cluster_k_evaluation): {shown}: **{verdict}**"
         )
     return lines_out
 
@@ -623,13 +696,14 @@ def targets(series: dict[tuple, dict]) -> list[str]:
 def render(runs: list[Run]) -> str:
     series_runs = latest_series(runs)
     series = {key: summarize(rs) for key, rs in series_runs.items()}
-    order = sorted(series, key=lambda k: (k[2], k[1], SIDES.index(k[0]), k[3] or ""))
+    order = sorted(series, key=lambda k: (k[2], k[1], SIDES.index(k[0]), k[3] or "", k[4]))
     out = ["# Benchmark results", ""]
     out += [
         "Generated by `bench/run.py`; do not edit by hand. Each run is a whole process "
         "(interpreter start, imports, reading the file, cleaning, RFM, clustering, writing "
-        "results); the product is `dbt build` (all models **and** all 101 data tests and 6 unit "
-        "tests) in a fresh temporary folder, so dbt parses the project cold every run.",
+        "results); the product is `dbt build` (every model, seed, data test and unit test, "
+        "unless the row names arguments that leave some out) in a fresh temporary folder, so "
+        "dbt parses the project cold every run.",
         "",
         "Time in seconds: median (min-max) over the runs. Peak memory: maximum resident set "
         "size of the process (`/usr/bin/time -v`; dbt runs its Python models in-process), "
@@ -658,19 +732,24 @@ def render(runs: list[Run]) -> str:
             "start-up = process start to the first node (interpreter, dbt imports, project "
             "parse, connection); load+seeds = the on-run-start hooks (checking the vars, loading "
             "the raw file into raw.online_retail_order_lines_loaded) and the seeds; "
-            "cleaning = staging + intermediate + audit models; "
-            "clustering = the four Python models; tests = every data and unit test; other = "
-            "the remainder (dbt's bookkeeping between nodes, artifacts, exit).",
+            "cleaning = staging, the classified order lines and the audit; rfm = the RFM of "
+            "every snapshot date (as_of_date, the history's month starts, the backtest's "
+            "cutoffs) and its marts; clustering = the segmentation models (transform, k "
+            "evaluation, centroids, conditions, assignment); backtest = the backtest and the "
+            "purchase probability; history = the history marts (segments per snapshot, "
+            "transitions, moves, drift); marts = the segment marts; tests = every data and "
+            "unit test; other = the remainder (dbt's bookkeeping between nodes, artifacts, "
+            "exit).",
             "",
-            "| lines | input | memory_limit | total | " + " | ".join(PHASES) + " |",
-            "| ---: | --- | --- | ---: | " + " | ".join("---:" for _ in PHASES) + " |",
+            "| lines | input | memory_limit | dbt args | total | " + " | ".join(PHASES) + " |",
+            "| ---: | --- | --- | --- | ---: | " + " | ".join("---:" for _ in PHASES) + " |",
         ]
         for key in phased:
             s = series[key]
             out.append(
                 f"| {size_label(key[2])} | {key[1]} | {key[3] or '-'} | "
-                f"{_fmt_s(s['median'])} | "
-                + " | ".join(f"{s['phases'][p]:.1f}" for p in PHASES)
+                f"{f'`{key[4]}`' if key[4] else '-'} | {_fmt_s(s['median'])} | "
+                + " | ".join(f"{s['phases'].get(p, 0.0):.1f}" for p in PHASES)
                 + " |"
             )
         models = sorted({m for k in phased for m in series[k]["models"]})
@@ -679,7 +758,11 @@ def render(runs: list[Run]) -> str:
             "### Product models (median execution s)",
             "",
             "| model | "
-            + " | ".join(f"{size_label(k[2])} {k[1]}{' ' + k[3] if k[3] else ''}" for k in phased)
+            + " | ".join(
+                f"{size_label(k[2])} {k[1]}{' ' + k[3] if k[3] else ''}"
+                f"{f' `{k[4]}`' if k[4] else ''}"
+                for k in phased
+            )
             + " |",
             "| --- | " + " | ".join("---:" for _ in phased) + " |",
         ]
@@ -764,6 +847,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--results-log", type=Path, default=RESULTS_LOG)
     parser.add_argument("--results-md", type=Path, default=RESULTS_MD)
     parser.add_argument("--keep", action="store_true", help="keep the temporary folders")
+    parser.add_argument(
+        "--dbt-args",
+        default="",
+        help="more arguments for the product's dbt build, e.g. \"--vars '{history_months: 0}'\" "
+        "or '--exclude-resource-type unit_test' (a series of its own)",
+    )
     args = parser.parse_args(argv)
 
     sides = [s.strip() for s in args.sides.split(",") if s.strip()]
@@ -799,6 +888,7 @@ def main(argv: list[str] | None = None) -> int:
                         data_dir=args.data_dir,
                         keep=args.keep,
                         invocation=f"{invocation}  # {stamp}",
+                        dbt_args=args.dbt_args,
                     )
                     peak = f"{record.peak_rss_mb / 1024:.2f} GB" if record.peak_rss_mb else "-"
                     print(

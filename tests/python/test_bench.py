@@ -154,10 +154,10 @@ def test_linearity_is_judged_within_each_memory_limit():
     from bench.run import targets
 
     series = {
-        ("dbt", "csv", 10_000_000, "4GB"): _measured(54.0),  # 50 s of work
-        ("dbt", "csv", 100_000_000, "4GB"): _measured(504.0),  # 500 s: x10 for x10 lines
-        ("dbt", "csv", 10_000_000, None): _measured(24.0),  # 20 s
-        ("dbt", "csv", 100_000_000, None): _measured(404.0),  # 400 s: x20 for x10 lines
+        ("dbt", "csv", 10_000_000, "4GB", ""): _measured(54.0),  # 50 s of work
+        ("dbt", "csv", 100_000_000, "4GB", ""): _measured(504.0),  # 500 s: x10 for x10 lines
+        ("dbt", "csv", 10_000_000, None, ""): _measured(24.0),  # 20 s
+        ("dbt", "csv", 100_000_000, None, ""): _measured(404.0),  # 400 s: x20 for x10 lines
     }
     linear = [line for line in targets(series) if line.startswith("- linear")]
     assert len(linear) == 2, linear
@@ -172,8 +172,8 @@ def test_k_selection_is_judged_on_growth_and_share():
 
     def verdict(small_k: float, large_k: float, large_total: float) -> str:
         series = {
-            ("dbt", "csv", 5_000_000, None): _measured(20.0, small_k),
-            ("dbt", "csv", 50_000_000, None): _measured(large_total, large_k),
+            ("dbt", "csv", 5_000_000, None, ""): _measured(20.0, small_k),
+            ("dbt", "csv", 50_000_000, None, ""): _measured(large_total, large_k),
         }
         return next(line for line in targets(series) if line.startswith("- k selection"))
 
@@ -182,7 +182,7 @@ def test_k_selection_is_judged_on_growth_and_share():
     assert verdict(10.0, 12.0, 60.0).endswith("**MISSED**")  # flat but a fifth of the run
     # The span is the widest of 5x+ ending at the largest size, not the last step.
     series = {
-        ("dbt", "csv", lines, None): _measured(total, k_seconds)
+        ("dbt", "csv", lines, None, ""): _measured(total, k_seconds)
         for lines, total, k_seconds in (
             (5_000_000, 17.0, 1.6),
             (50_000_000, 73.5, 2.9),
@@ -191,3 +191,25 @@ def test_k_selection_is_judged_on_growth_and_share():
     }
     line = next(line for line in targets(series) if line.startswith("- k selection"))
     assert "from 5M to 100M" in line and line.endswith("**met**"), line
+
+
+def test_a_variant_reports_what_the_part_it_leaves_out_costs():
+    from bench.run import targets
+
+    no_history = "--vars '{history_months: 0}'"
+    no_unit_tests = "--exclude-resource-type unit_test"
+    series = {
+        ("dbt", "csv", 5_000_000, None, ""): _measured(26.0),
+        ("dbt", "csv", 5_000_000, None, no_history): _measured(20.0),
+        ("dbt", "csv", 5_000_000, None, no_unit_tests): _measured(24.0),
+        ("dbt", "csv", 50_000_000, None, no_history): _measured(70.0),  # no full build: no line
+    }
+    lines = [line for line in targets(series) if "adds" in line]
+    assert len(lines) == 2, lines
+    history = next(line for line in lines if "history" in line)
+    assert "adds 6.0 s" in history and "+30%" in history and history.endswith("**met**")
+    unit_tests = next(line for line in lines if "unit tests" in line)
+    assert "adds 2.0 s" in unit_tests and "**" not in unit_tests
+    series[("dbt", "csv", 5_000_000, None, "")] = _measured(27.0)
+    history = next(line for line in targets(series) if "history" in line and "adds" in line)
+    assert history.endswith("**MISSED**")

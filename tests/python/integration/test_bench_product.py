@@ -1,92 +1,106 @@
-"""The product's side of the benchmark runner: a real `dbt build` process, timed by phase, whose
-RFM is the baselines' on the same file, and whose labels their clustering call gives at the same
-k (the product also runs the backtest, which chooses its k)."""
+"""The product's side of the benchmark, checked on the test run's default build (no build of its
+own): the runner reads the build's phases from its run_results, its command is the build it
+times, and the product computes the baselines' RFM and, at the same k, their labels."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import shlex
 import shutil
 import sys
 from pathlib import Path
 
-import duckdb
 import pandas as pd
-import pytest
 
-from .conftest import PROJECT_DIR
+from .conftest import PROJECT_DIR, DbtRun, project_manifest
 
 sys.path.insert(0, str(PROJECT_DIR))
 
 from bench import run as bench_run
 from bench.baseline_duckdb import compute_rfm as duckdb_rfm
 from bench.common import segment
-from bench.data import ensure_dataset
-
-LINES = 20_000
 
 
-@pytest.fixture(scope="module")
-def product_run(tmp_path_factory) -> tuple[Path, dict]:
-    out = tmp_path_factory.mktemp("bench")
-    code = bench_run.main(
-        [
-            "--sizes",
-            "20k",
-            "--sides",
-            "dbt",
-            "--runs",
-            "1",
-            "--keep",
-            "--data-dir",
-            str(out / "data"),
-            "--results-log",
-            str(out / "results.jsonl"),
-            "--results-md",
-            str(out / "RESULTS.md"),
-        ]
+def test_the_phases_of_a_build_are_read_from_its_run_results(default_build: DbtRun, tmp_path: Path):
+    # The runner reads target/run_results.json, target/manifest.json (the models' folders)
+    # and the time the process started, written beside them.
+    target = tmp_path / "target"
+    target.mkdir()
+    shutil.copy(default_build.warehouse.parent / "target" / "run_results.json", target)
+    nodes = {
+        unique_id: {"original_file_path": node.original_file_path}
+        for unique_id, node in project_manifest().nodes.items()
+    }
+    (target / "manifest.json").write_text(json.dumps({"nodes": nodes}))
+    results = json.loads((target / "run_results.json").read_text())["results"]
+    first_start = min(
+        dt.datetime.fromisoformat(timing["started_at"].replace("Z", "+00:00"))
+        for result in results
+        for timing in result["timing"]
     )
-    assert code == 0
-    record = json.loads((out / "results.jsonl").read_text().splitlines()[0])
-    yield out, record
-    shutil.rmtree(record["kept_dir"], ignore_errors=True)
+    (tmp_path / "process_started_at").write_text(
+        (first_start - dt.timedelta(seconds=4)).isoformat()
+    )
+    executed = sum(result["execution_time"] for result in results)
+    process_seconds = 4 + executed + 2
+
+    phases, node_seconds = bench_run.dbt_phases(tmp_path, process_seconds)
+
+    assert set(phases) == set(bench_run.PHASES)
+    assert abs(phases["startup"] - 4) < 0.01
+    for phase in ("load+seeds", "cleaning", "rfm", "clustering", "backtest", "history", "tests"):
+        assert phases[phase] > 0, phase
+    # Every second of the process is in exactly one phase.
+    assert abs(sum(phases.values()) - process_seconds) < 0.05
+    models = {name for name in node_seconds if ":" not in name}
+    built = {
+        node.name for node in project_manifest().nodes.values() if node.resource_type == "model"
+    }
+    assert models == built
+    by_phase = {
+        name: bench_run._phase_of(unique_id, "/" + node.original_file_path)
+        for unique_id, node in project_manifest().nodes.items()
+        if node.resource_type == "model"
+        for name in [node.name]
+    }
+    assert by_phase["int_cluster_k_evaluation"] == "clustering"
+    assert by_phase["int_purchase_probabilities"] == "backtest"
+    assert by_phase["fct_segment_transitions"] == "history"
+    assert by_phase["fct_customer_rfm"] == "rfm"
+    assert by_phase["dim_customer_segments"] == "marts"
+    assert by_phase["int_order_lines_cleaned"] == "cleaning"
 
 
-def _query(record: dict, sql: str) -> pd.DataFrame:
-    with duckdb.connect(str(Path(record["kept_dir"]) / "segments.duckdb"), read_only=True) as con:
-        return con.sql(sql).df()
+def test_the_timed_command_is_the_build_with_its_variant(tmp_path: Path):
+    data = tmp_path / "lines.csv"
+    command = bench_run.side_command("dbt", data, tmp_path, "--vars '{history_months: 0}'")
+    assert command[:2] == [str(bench_run.BIN_DIR / "dbt"), "build"]
+    assert command[-2:] == ["--vars", "{history_months: 0}"]
+    assert shlex.join(command).count(str(tmp_path)) == 3  # profiles, target and logs
+    baseline = bench_run.side_command("duckdb", data, tmp_path, "--vars '{history_months: 0}'")
+    assert "--vars" not in baseline and str(data) in baseline
 
 
-def test_the_product_side_runs_and_its_phases_are_reported(product_run):
-    out, record = product_run
-    assert record["status"] == "ok" and record["peak_rss_mb"] > 0
-    phases = record["phases"]
-    assert phases["startup"] > 0 and phases["clustering"] > 0 and phases["tests"] > 0
-    assert "cluster_k_evaluation" in record["node_seconds"]
-    table = (out / "RESULTS.md").read_text()
-    assert f"| 20k | {bench_run.SIDE_NAMES['dbt']} | csv | 1 |" in table
-    assert "| 20k | csv | - |" in table  # the phases row
-
-
-def test_the_product_computes_the_baseline_rfm_and_labels(product_run):
-    out, record = product_run
-    product = _query(
-        record,
+def test_the_product_computes_the_baseline_rfm_and_labels(default_build: DbtRun, default_data):
+    product = default_build.query(
         "select customer_id, recency_days, frequency, monetary, tenure_days "
-        "from main.fct_customer_rfm order by customer_id",
+        "from main.fct_customer_rfm order by customer_id"
     )
-    baseline = duckdb_rfm(ensure_dataset(LINES, "csv", data_dir=out / "data"))
-    baseline = baseline.sort_values("customer_id").reset_index(drop=True)
+    baseline = duckdb_rfm(default_data[0]).sort_values("customer_id").reset_index(drop=True)
     assert baseline["customer_id"].astype("int64").tolist() == product["customer_id"].tolist()
     for column in ["recency_days", "frequency", "tenure_days"]:
         assert baseline[column].astype("int64").tolist() == product[column].tolist(), column
-    assert (
-        baseline["monetary"].astype(float) - product["monetary"].astype(float)
-    ).abs().max() < 0.005
+    gap = (baseline["monetary"].astype(float) - product["monetary"].astype(float)).abs().max()
+    assert gap < 0.005
     # The baselines' clustering call (no backtest: the vote chooses k) at the product's k gives
     # the product's labels: both sides do the same clustering work on the same RFM.
-    k = int(_query(record, "select k from main.cluster_k_evaluation where is_chosen")["k"][0])
+    k = int(default_build.query("select k from main.cluster_k_evaluation where is_chosen")["k"][0])
     labels = segment(baseline, k=k)["customer_clusters"][["customer_id", "persona_key"]]
-    found = _query(record, "select customer_id, persona_key from main.customer_clusters")
+    found = default_build.query("select customer_id, persona_key from main.customer_clusters")
     merged = found.merge(labels, on="customer_id", suffixes=("_product", "_baseline"))
-    assert len(merged) == len(labels)
-    assert (merged["persona_key_product"] == merged["persona_key_baseline"]).all()
+    assert len(merged) == len(labels) > 0
+    mismatched = merged[merged["persona_key_product"] != merged["persona_key_baseline"]]
+    assert mismatched.empty, pd.crosstab(
+        merged["persona_key_product"], merged["persona_key_baseline"]
+    )
