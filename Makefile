@@ -25,11 +25,11 @@ build-spark: install data
 
 ## test: the whole test suite (what CI runs)
 test: install
-	$(BIN)/pytest
+	$(BIN)/pytest -n auto
 
 ## test-fast: the development lane: the library's unit tests and the dbt unit tests
 test-fast: install
-	$(BIN)/pytest -m "not integration"
+	$(BIN)/pytest -n auto -m "not integration"
 
 ## lint: ruff (lint and format), sqlfluff on the compiled models, dbt-score on their metadata
 LINT_WAREHOUSE := target/lint/segments.duckdb

@@ -21,6 +21,7 @@ import pytest
 
 from customer_segments.dbt_invoke import invoke_dbt, parse_project
 from online_retail_generator import generate as generator
+from run_once import once_per_run
 
 PROJECT_DIR = Path(__file__).resolve().parents[3]
 WAREHOUSE_NAME = "segments.duckdb"
@@ -107,7 +108,13 @@ def generate(
 def default_build(
     default_data: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory
 ) -> DbtRun:
-    """`dbt build` of the whole project on the default data, shared read-only by the tests."""
-    run = run_dbt(["build"], tmp_path_factory.mktemp("default_build"), default_data[0])
-    assert run.returncode == 0, run.output[-5000:]
-    return run
+    """`dbt build` of the whole project on the default data, made once per test run and shared
+    read-only by the tests (and by the test processes)."""
+
+    def build(folder: Path) -> dict:
+        run = run_dbt(["build"], folder, default_data[0])
+        assert run.returncode == 0, run.output[-5000:]
+        return {"returncode": run.returncode, "output": run.output, "warehouse": str(run.warehouse)}
+
+    built = once_per_run(tmp_path_factory, "default_build", build)
+    return DbtRun(built["returncode"], built["output"], Path(built["warehouse"]))
