@@ -197,3 +197,25 @@ def test_a_terminated_publish_cleans_up_and_says_so(tmp_path: Path):
     assert _leftovers(warehouse) == []
     assert _published(warehouse) == (1, ROWS)
     assert os.path.exists(f"{warehouse}.lock")
+
+
+def test_a_full_disk_at_the_final_checkpoint_says_so_and_leaves_nothing(
+    tmp_path: Path, monkeypatch, capsys
+):
+    # Issue 14: a full disk at the checkpoint printed a traceback and left the work file on the
+    # full disk. Now: one line naming the error, no work folder, the old warehouse published.
+    import customer_segments.publish as publish
+
+    warehouse = tmp_path / "segments.duckdb"
+    assert build_and_publish(warehouse, build=_builder(1)) == 0
+
+    def full_disk(work: Path) -> None:
+        raise duckdb.IOException(f'Could not write file "{work}": No space left on device')
+
+    monkeypatch.setattr(publish, "_checkpoint", full_disk)
+    assert build_and_publish(warehouse, build=_builder(2)) == 1
+    err = capsys.readouterr().err
+    assert "No space left on device" in err and "was not changed" in err
+    assert "Traceback" not in err
+    assert _leftovers(warehouse) == []
+    assert _published(warehouse) == (1, ROWS)

@@ -531,6 +531,27 @@ CASES = [
         ),
         says=("customer",),
     ),
+    # Three customers cannot be segmented into personas that mean anything: the build stops
+    # (issue 14: it gave a green build with personas that contradicted the data).
+    Case(
+        "three_customers",
+        lambda lines: _write(
+            [
+                [
+                    f"5{n:05d}",
+                    "85123A",
+                    "HEART",
+                    str(6 * (n + 1)),
+                    f"12/{n + 1}/2010 8:26",
+                    "2.55",
+                    str(12346 + n),
+                    "UK",
+                ]
+                for n in range(3)
+            ]
+        ),
+        says=("only 3 customer(s) can be clustered", "cluster_min_customers = 50"),
+    ),
     Case(
         "every_customer_identical",
         lambda lines: _write(
