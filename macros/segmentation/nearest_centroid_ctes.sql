@@ -94,9 +94,12 @@
             {%- endfor %}
             centroids.cluster_id,
             centroids.persona_key,
+            {#- d * d rather than power(d, 2): a product is exact IEEE arithmetic on every
+                engine, DuckDB's power() is not always the product's last bit. -#}
             sqrt(
                 {%- for feature in features %}
-                power(standardised.{{ feature.name }}_z - centroids.{{ feature.name }}_z, 2)
+                (standardised.{{ feature.name }}_z - centroids.{{ feature.name }}_z)
+                * (standardised.{{ feature.name }}_z - centroids.{{ feature.name }}_z)
                 {{- " +" if not loop.last }}
                 {%- endfor %}
             ) as distance

@@ -60,7 +60,8 @@ deciles as (
         ) as decile,
         count(*) as customers,
         avg(next_purchase_probability) as mean_predicted,
-        avg(case when has_next_period_purchase then 1.0 else 0.0 end) as observed_rate,
+        cast(sum(case when has_next_period_purchase then 1 else 0 end) as {{ double_type() }})
+            / count(*) as observed_rate,
         min(next_purchase_probability) as min_predicted,
         max(next_purchase_probability) as max_predicted
 

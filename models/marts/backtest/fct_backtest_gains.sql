@@ -120,34 +120,48 @@ cuts as (
     {%- for step in range(1, steps + 1) %}
     select
         {{ step }} as step,
-        {{ step }} * 1.0 / {{ steps }} as share_contacted
+        cast({{ step }} as {{ double_type() }}) / {{ steps }} as share_contacted
     {{ "union all" if not loop.last }}
     {%- endfor %}
 
 ),
 
 {# At a cut of n = share x total customers: the buyers above the score group that straddles n,
-    plus that group's buyers in proportion to how much of it falls within the cut. -#}
+    plus that group's buyers in proportion to how much of it falls within the cut. The whole
+    groups are counted in integers and at most one group straddles the cut, so no sum adds
+    fractions: the result does not depend on the order in which an engine adds the rows. -#}
 gains as (
 
     select
         cumulated.ranking,
         cuts.step,
         cuts.share_contacted,
-        sum(
-            case
-                when cumulated.customers_above + cumulated.customers
-                    <= cuts.share_contacted * cumulated.total_customers
-                    then cumulated.positives
-                when cumulated.customers_above < cuts.share_contacted * cumulated.total_customers
-                    then cumulated.positives
-                        * (
-                            cuts.share_contacted * cumulated.total_customers
-                            - cumulated.customers_above
-                        )
-                        / cumulated.customers
-                else 0
-            end
+        (
+            cast(
+                sum(
+                    case
+                        when cumulated.customers_above + cumulated.customers
+                            <= cuts.share_contacted * cumulated.total_customers
+                            then cumulated.positives
+                        else 0
+                    end
+                ) as {{ double_type() }}
+            )
+            + sum(
+                case
+                    when cumulated.customers_above + cumulated.customers
+                        > cuts.share_contacted * cumulated.total_customers
+                        and cumulated.customers_above
+                        < cuts.share_contacted * cumulated.total_customers
+                        then cumulated.positives
+                            * (
+                                cuts.share_contacted * cumulated.total_customers
+                                - cumulated.customers_above
+                            )
+                            / cumulated.customers
+                    else 0
+                end
+            )
         ) / max(cumulated.total_positives) as share_of_buyers_found
 
     from cumulated

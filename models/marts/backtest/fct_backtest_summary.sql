@@ -97,7 +97,7 @@ final as (
         ) as method,
         cast(aucs.customers as bigint) as customers,
         cast(aucs.positives as bigint) as repeat_customers,
-        cast(aucs.positives * 1.0 / aucs.customers as {{ double_type() }}) as base_rate,
+        cast(aucs.positives as {{ double_type() }}) / aucs.customers as base_rate,
         cast(aucs.auc as {{ double_type() }}) as auc,
         cast(status.horizon_days as integer) as horizon_days,
         status.is_computed,

@@ -71,7 +71,7 @@ base as (
 
     select
         grouping,
-        sum(repeat_customers) * 1.0 / sum(customers) as base_rate
+        cast(sum(repeat_customers) as {{ double_type() }}) / sum(customers) as base_rate
     from groups
     group by grouping
 

@@ -113,7 +113,8 @@ bin_shares as (
         is_as_of_date,
         feature,
         bin,
-        count(*) * 1.0 / sum(count(*)) over (partition by snapshot_date, feature) as share
+        cast(count(*) as {{ double_type() }})
+            / sum(count(*)) over (partition by snapshot_date, feature) as share
 
     from binned
     group by snapshot_date, is_as_of_date, feature, bin
@@ -195,7 +196,7 @@ drift_rows as (
         snapshot_date,
         'persona_share' as drift_kind,
         persona_key as drift_key,
-        customers * 1.0 / snapshot_customers as drift_value
+        cast(customers as {{ double_type() }}) / snapshot_customers as drift_value
     from persona_counts
 
     union all
