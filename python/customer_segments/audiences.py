@@ -24,7 +24,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-__all__ = ["AUDIENCE_COLUMNS", "audience_frames", "export_audiences"]
+__all__ = ["AUDIENCE_COLUMNS", "audience_frames", "export_audiences", "write_audiences"]
 
 AUDIENCE_COLUMNS: tuple[str, ...] = (
     "customer_id",
@@ -86,6 +86,8 @@ def audience_frames(customers: pd.DataFrame, movements: pd.DataFrame) -> dict[st
 def export_audiences(warehouse: Path, out_dir: Path, schema: str = "main") -> list[Path]:
     """Write the audiences into ``out_dir/audiences`` (CSV and Parquet); return the CSV paths.
 
+    Reads the two tables from a DuckDB warehouse, then :func:`write_audiences`.
+
     Raises
     ------
     FileNotFoundError
@@ -104,9 +106,30 @@ def export_audiences(warehouse: Path, out_dir: Path, schema: str = "main") -> li
                 raise ValueError(
                     f"warehouse {warehouse} has no table {schema}.{table}: run `make build` first"
                 ) from None
-    audiences = audience_frames(
-        frames["dim_customer_segments"], frames["fct_segment_movements_latest"]
+    return write_audiences(
+        frames["dim_customer_segments"], frames["fct_segment_movements_latest"], out_dir
     )
+
+
+def write_audiences(customers: pd.DataFrame, movements: pd.DataFrame, out_dir: Path) -> list[Path]:
+    """Write the audiences of :func:`audience_frames` into ``out_dir/audiences``.
+
+    The folder is written whole beside the old one and swapped in.
+
+    Parameters
+    ----------
+    customers, movements : pandas.DataFrame
+        ``dim_customer_segments`` and ``fct_segment_movements_latest``, as
+        :func:`audience_frames` takes them.
+    out_dir : Path
+        The exports folder (created if missing).
+
+    Returns
+    -------
+    list of Path
+        The CSV files written (each has a Parquet twin).
+    """
+    audiences = audience_frames(customers, movements)
     out_dir.mkdir(parents=True, exist_ok=True)
     final, partial, old = (
         out_dir / name for name in ("audiences", ".audiences.partial", ".audiences.old")
