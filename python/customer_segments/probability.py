@@ -205,6 +205,22 @@ def make_purchase_model(method: str, random_state: int = 42) -> Pipeline:
     raise ValueError(f"unknown purchase model {method!r}; known: {', '.join(CANDIDATES)}")
 
 
+def _customer_order(frame: pd.DataFrame) -> np.ndarray:
+    """Positions that sort ``frame`` by ``customer_id`` (the input order without that column).
+
+    Folds and training samples are drawn by position, and a fit sums over rows in their order:
+    sorting first gives the same model whatever order the rows arrive in (a Spark table has
+    none, and DuckDB's follows its parallel joins).
+
+    Returns
+    -------
+    numpy.ndarray of int, shape (len(frame),)
+    """
+    if "customer_id" not in frame.columns:
+        return np.arange(len(frame))
+    return np.argsort(frame["customer_id"].to_numpy(), kind="stable")
+
+
 def _labels(frame: pd.DataFrame, what: str) -> np.ndarray:
     if OUTCOME_COLUMN not in frame.columns:
         raise ValueError(f"the {what} snapshot needs the column {OUTCOME_COLUMN}")
@@ -247,8 +263,10 @@ def fit_purchase_model(
 ) -> Pipeline:
     """Fit one method on a labelled snapshot (RFM columns + ``has_next_period_purchase``).
 
-    At most ``max_train_customers`` customers (a deterministic sample) are used.
+    At most ``max_train_customers`` customers (a deterministic sample) are used. The rows are
+    taken in ``customer_id`` order: their input order does not change the model.
     """
+    train = train.iloc[_customer_order(train)]
     return _fit(
         make_purchase_model(method, random_state),
         purchase_features(train),
@@ -265,8 +283,17 @@ def predict_purchase_probability(model: Pipeline, rfm: pd.DataFrame) -> np.ndarr
     -------
     numpy.ndarray of float, shape (n_customers,)
         In [0, 1].
+
+    Notes
+    -----
+    The customers are scored in ``customer_id`` order and the result put back in the input
+    order: a matrix product may round a row's last bit differently by its position in the
+    batch, so scoring in the input order would tie the result to it.
     """
-    return _predict(model, purchase_features(rfm))
+    order = _customer_order(rfm)
+    probability = np.empty(len(rfm))
+    probability[order] = _predict(model, purchase_features(rfm.iloc[order]))
+    return probability
 
 
 def _scores(method: str, p: np.ndarray, y: np.ndarray) -> dict[str, float]:
@@ -315,8 +342,18 @@ def compare_purchase_models(
         test customers, ``max_abs_decile_gap`` (largest |observed - predicted| over the
         deciles), and the numbers of customers (``train_customers``: those each fit used).
     predictions : dict of method to numpy.ndarray, shape (len(test),)
-        Each method's predictions for the test customers (out of fold when cross-validated).
+        Each method's predictions for the test customers (out of fold when cross-validated), in
+        the input order of ``test``.
+
+    Notes
+    -----
+    Both snapshots are taken in ``customer_id`` order (folds and samples are drawn by position),
+    so the input order of their rows changes nothing.
     """
+    test_order = _customer_order(test)
+    test = test.iloc[test_order]
+    if train is not None:
+        train = train.iloc[_customer_order(train)]
     y_test = _labels(test, "test")
     X_test = purchase_features(test)
     predictions = {}
@@ -359,6 +396,10 @@ def compare_purchase_models(
         }
         for m in methods
     ]
+    for method, sorted_predictions in predictions.items():
+        in_input_order = np.empty_like(sorted_predictions)
+        in_input_order[test_order] = sorted_predictions
+        predictions[method] = in_input_order
     return pd.DataFrame(rows, columns=list(COMPARISON_COLUMNS)), predictions
 
 

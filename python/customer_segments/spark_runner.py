@@ -1,207 +1,485 @@
-"""Build the whole project on a local Spark session with one command (a prototype).
+"""Build the whole project on a local Spark session with one command, then publish the exports.
 
 dbt-spark runs Python models only by submitting them to Databricks, never in a local
 ``session``. But the session method starts its SparkSession in this Python process
-(``SparkSession.builder.getOrCreate()``), so after dbt's programmatic runner has run, the same
-session is at hand here. The job is then three steps in one process, one Spark session:
+(``SparkSession.builder.getOrCreate()``), so between two invocations of dbt's programmatic runner
+the same session is at hand here. The job alternates two kinds of steps until every node is
+built, in one process and one Spark session:
 
-1. dbt builds everything that does not depend on a Python model (models, seeds, tests);
-2. each Python model runs here, in dependency order: its code from the manifest, its
-   ``model(dbt, session)`` called with a stand-in ``dbt`` whose ``ref(name).df()`` reads the
-   Spark table into pandas and whose ``config.get`` reads the node's config; the frame it
-   returns is written to the node's relation as a Parquet table;
-3. dbt runs the Python models' tests, then builds everything downstream with its tests.
+1. **dbt** builds every model, seed and data test (and, with ``--unit-tests``, unit test) that
+   no pending Python model is upstream of: one ``dbt build`` with the nodes listed by name;
+2. **Python** runs each dbt Python model whose parents are all built: its code from the
+   manifest, its ``model(dbt, session)`` called with a stand-in ``dbt``
+   (:class:`PythonModelContext`) whose ``ref(name).df()`` reads the Spark table into pandas, typed
+   as dbt-duckdb types it (:func:`customer_segments.spark_io.read_frame`); the frame it returns
+   is written to the node's relation as a Parquet table.
 
-A failing step stops the job: what later steps would have built is left as it was.
-Usage: ``python -m customer_segments.spark_runner [-- extra dbt arguments, e.g. --vars ...]``.
+A Python model's data tests run in the dbt step after it, before anything downstream of it, as
+``dbt build`` orders them. Then the marts' Parquet copies and the audiences are written, read
+from the Spark tables, into a folder beside ``--exports`` that is renamed over it: the same files
+and columns as ``python -m customer_segments.export`` writes from DuckDB.
+
+A failed step stops the job with a message naming the step, exit code 1, and nothing is
+published: the exports folder is left as it was (the Spark tables that earlier steps rebuilt
+stay rebuilt, as after a failed ``dbt build``).
+
+Usage: ``python -m customer_segments.spark_runner [--exports DIR] [-- extra dbt arguments]``.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import shutil
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-__all__ = ["build_on_spark", "main"]
+import pandas as pd
+
+from customer_segments.dbt_invoke import invoke_dbt
+
+__all__ = [
+    "PythonModelContext",
+    "Step",
+    "StepFailed",
+    "build_on_spark",
+    "main",
+    "plan_steps",
+    "publish_folder",
+    "run_python_model",
+]
+
+
+class StepFailed(Exception):
+    """One step of the job failed; ``step`` names it and the message says why."""
+
+    def __init__(self, step: str, reason: str) -> None:
+        super().__init__(f"step '{step}' failed: {reason}")
+        self.step = step
+
+
+# ------------------------------------------------------------------------------------------------
+# The `dbt` object of a dbt Python model
+# ------------------------------------------------------------------------------------------------
 
 
 class _Ref:
-    def __init__(self, session: Any, relation: str) -> None:
-        self._session, self._relation = session, relation
+    """What ``dbt.ref(name)`` returns: ``.df()`` reads the table when called."""
 
-    def df(self):
-        from pyspark.sql import functions
-        from pyspark.sql.types import DecimalType
+    def __init__(self, read: Callable[[], pd.DataFrame]) -> None:
+        self._read = read
 
-        # As dbt-duckdb's .df(): decimals as float64 (Spark gives Python Decimal objects).
-        table = self._session.table(self._relation)
-        return table.select(
-            *(
-                functions.col(field.name).cast("double").alias(field.name)
-                if isinstance(field.dataType, DecimalType)
-                else functions.col(field.name)
-                for field in table.schema.fields
-            )
-        ).toPandas()
+    def df(self) -> pd.DataFrame:
+        """The table as a pandas frame."""
+        return self._read()
 
 
 class _Config:
     """``dbt.config(...)`` (ignored: the YAML config is in the manifest) and ``dbt.config.get``."""
 
-    def __init__(self, node: Any) -> None:
-        self._node = node
+    def __init__(self, config: Mapping[str, Any]) -> None:
+        self._config = config
 
     def __call__(self, **_: Any) -> None:
         return None
 
     def get(self, key: str, default: Any = None) -> Any:
-        value = self._node.config.get(key)
+        """A config value of the node, or ``default``."""
+        value = self._config.get(key)
         return default if value is None else value
 
 
-class _Dbt:
-    """The part of the ``dbt`` object of a dbt Python model that this project's models use."""
+class PythonModelContext:
+    """The part of the ``dbt`` object of a dbt Python model that this project's models use.
 
-    def __init__(self, node: Any, manifest: Any, session: Any) -> None:
-        self._manifest, self._session = manifest, session
-        self.config = _Config(node)
-        self.this = node.relation_name
+    Parameters
+    ----------
+    read : callable
+        ``read(name)`` returns the model or seed ``name`` as a pandas frame.
+    config : mapping, optional
+        The node's config (``dbt.config.get``).
+    this : str, optional
+        The node's relation (``dbt.this``).
+    """
+
+    def __init__(
+        self,
+        read: Callable[[str], pd.DataFrame],
+        config: Mapping[str, Any] | None = None,
+        this: str = "",
+    ) -> None:
+        self._read = read
+        self.config = _Config(config or {})
+        self.this = this
 
     def ref(self, name: str, *_: Any, **__: Any) -> _Ref:
-        for node in self._manifest.nodes.values():
-            if node.name == name and node.resource_type in ("model", "seed"):
-                return _Ref(self._session, node.relation_name)
-        raise KeyError(f"ref({name!r}): no such model or seed")
+        """The model or seed ``name`` (read when ``.df()`` is called)."""
+        return _Ref(lambda: self._read(name))
 
 
-def _python_models(manifest: Any) -> list[Any]:
-    """The Python model nodes, each after the Python models it depends on."""
-    pending = {
+def run_python_model(
+    code: str, path: str, context: PythonModelContext, session: Any = None
+) -> pd.DataFrame:
+    """Run the code of a dbt Python model and return the frame its ``model()`` returns.
+
+    Parameters
+    ----------
+    code : str
+        The model file's source (the manifest's ``raw_code``).
+    path : str
+        The file's path, for tracebacks.
+    context : PythonModelContext
+        The ``dbt`` argument.
+    session : pyspark.sql.SparkSession, optional
+        The ``session`` argument (this project's models do not use it).
+
+    Raises
+    ------
+    TypeError
+        When ``model()`` returns something else than a pandas frame.
+    """
+    namespace: dict[str, Any] = {"__name__": f"dbt_python_model_{Path(path).stem}"}
+    exec(compile(code, path, "exec"), namespace)
+    frame = namespace["model"](context, session)
+    if not isinstance(frame, pd.DataFrame):
+        raise TypeError(f"{path}: model() returned {type(frame).__name__}, not a pandas DataFrame")
+    return frame
+
+
+# ------------------------------------------------------------------------------------------------
+# The plan: dbt steps and Python steps
+# ------------------------------------------------------------------------------------------------
+
+
+_KINDS = {
+    "seed": "seed",
+    "model": "model",
+    "snapshot": "snapshot",
+    "test": "data test",
+    "unit_test": "unit test",
+}
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step: ``kind`` "dbt" (nodes built by one ``dbt build``) or "python" (one model)."""
+
+    kind: str
+    nodes: tuple[Any, ...]
+
+    @property
+    def name(self) -> str:
+        """What the step builds, for the log and the failure message."""
+        if self.kind == "python":
+            return f"python model {self.nodes[0].name}"
+        counts: dict[str, int] = {}
+        for node in self.nodes:
+            counts[str(node.resource_type)] = counts.get(str(node.resource_type), 0) + 1
+        summary = ", ".join(
+            f"{counts[kind]} {label}{'' if counts[kind] == 1 else 's'}"
+            for kind, label in _KINDS.items()
+            if kind in counts
+        )
+        return f"dbt build ({summary})"
+
+
+def _parents(node: Any) -> list[str]:
+    """The nodes a node depends on (a seed depends on macros only)."""
+    return list(getattr(node.depends_on, "nodes", []) or [])
+
+
+def _is_python_model(node: Any) -> bool:
+    return str(node.resource_type) == "model" and str(node.language).endswith("python")
+
+
+def plan_steps(manifest: Any, unit_tests: bool = False) -> list[Step]:
+    """The job's steps in order: dbt steps and one Python step per Python model.
+
+    Every enabled model, seed, snapshot and data test (and unit test when ``unit_tests``) is in
+    exactly one dbt step: the first after every Python model upstream of it has run. Python
+    models run as soon as all their parents are built, those of one level in name order.
+
+    Raises
+    ------
+    ValueError
+        When some node can never run (a dependency that is not built by the project).
+    """
+    nodes = dict(manifest.nodes)
+    if unit_tests:
+        nodes.update(getattr(manifest, "unit_tests", {}) or {})
+    buildable = {
         unique_id: node
-        for unique_id, node in manifest.nodes.items()
-        if node.resource_type == "model" and str(node.language).endswith("python")
+        for unique_id, node in nodes.items()
+        if str(node.resource_type) in ("model", "seed", "snapshot", "test", "unit_test")
+        and getattr(node.config, "enabled", True)
     }
-    ordered: list[Any] = []
-    while pending:
-        ready = [
-            unique_id
-            for unique_id, node in pending.items()
-            if not set(node.depends_on.nodes) & set(pending)
-        ]
-        ordered.extend(pending.pop(unique_id) for unique_id in sorted(ready))
-    return ordered
+    python = {unique_id for unique_id, node in buildable.items() if _is_python_model(node)}
+    upstream_python: dict[str, frozenset[str]] = {}
+
+    def python_above(unique_id: str) -> frozenset[str]:
+        if unique_id not in upstream_python:
+            found: set[str] = set()
+            upstream_python[unique_id] = frozenset()  # a cycle ends here
+            for parent in _parents(buildable[unique_id]):
+                if parent in buildable:
+                    found |= python_above(parent) | ({parent} & python)
+            upstream_python[unique_id] = frozenset(found)
+        return upstream_python[unique_id]
+
+    pending_python = set(python)
+    pending_sql = set(buildable) - python
+    steps: list[Step] = []
+    while pending_sql or pending_python:
+        ready = sorted(uid for uid in pending_sql if not python_above(uid) & pending_python)
+        if ready:
+            steps.append(Step("dbt", tuple(buildable[uid] for uid in ready)))
+            pending_sql -= set(ready)
+        runnable = sorted(
+            (
+                uid
+                for uid in pending_python
+                if all(
+                    parent not in buildable or parent not in pending_sql | pending_python
+                    for parent in _parents(buildable[uid])
+                )
+            ),
+            key=lambda uid: buildable[uid].name,
+        )
+        if not ready and not runnable:
+            stuck = sorted(buildable[uid].name for uid in pending_sql | pending_python)
+            raise ValueError(f"these nodes can never run: {', '.join(stuck[:10])}")
+        steps.extend(Step("python", (buildable[uid],)) for uid in runnable)
+        pending_python -= set(runnable)
+    return steps
 
 
-def _run_python_model(node: Any, manifest: Any, session: Any) -> int:
-    namespace: dict[str, Any] = {"__name__": f"dbt_python_model_{node.name}"}
-    exec(compile(node.raw_code, node.original_file_path, "exec"), namespace)
-    frame = namespace["model"](_Dbt(node, manifest, session), session)
-    session.createDataFrame(frame).write.format("parquet").mode("overwrite").saveAsTable(
-        node.relation_name
-    )
-    return len(frame)
+# ------------------------------------------------------------------------------------------------
+# Running the plan
+# ------------------------------------------------------------------------------------------------
 
 
-def build_on_spark(
-    dbt_args: Sequence[str] = (), target: str = "spark", skip_first_step: bool = False
-) -> int:
-    """Run the three steps (the first unless ``skip_first_step``); 0 on success, else 1."""
-    from dbt.cli.main import dbtRunner
+def _selector(node: Any) -> str:
+    return "fqn:" + ".".join(node.fqn)
+
+
+def _one_line(text: str, limit: int) -> str:
+    """``text`` on one line (its lines joined), at most ``limit`` characters."""
+    joined = " ".join(line.strip() for line in text.strip().splitlines() if line.strip())
+    return joined if len(joined) <= limit else joined[: limit - 3] + "..."
+
+
+def _failures(invocation: Any) -> str:
+    """What failed in a dbt invocation, for the message."""
+    if invocation.exception is not None:
+        # dbt's first line names the operation (a hook), the next ones say what went wrong.
+        return _one_line(str(invocation.exception), 1500)
+    failed = [
+        f"{result.node.resource_type} {result.node.name} ({result.status}"
+        + (f": {_one_line(str(result.message), 300)}" if result.message else "")
+        + ")"
+        for result in getattr(invocation.result, "results", [])
+        if str(result.status) in ("error", "fail", "runtime error")
+    ]
+    if not failed:
+        return "dbt reported a failure (see its output above)"
+    more = f" and {len(failed) - 5} more" if len(failed) > 5 else ""
+    return "; ".join(failed[:5]) + more
+
+
+def _spark_session(common_args: Sequence[str]) -> Any:
+    """The session dbt-spark started in this process, with the profile's settings.
+
+    dbt-spark starts it on its first query; when no dbt step has run yet, a one-row ``dbt show``
+    does (a session started here would lack the profile's metastore and warehouse).
+    """
     from pyspark import SparkContext
     from pyspark.sql import SparkSession
 
-    common = ["--target", target, *dbt_args]
-    parsed = dbtRunner().invoke(["parse", *common])
-    if not parsed.success:
-        return 1
-    manifest = parsed.result
-    runner = dbtRunner(manifest=manifest)
-    python_models = _python_models(manifest)
-    names = [node.name for node in python_models]
-    python_ids = {node.unique_id for node in python_models}
-    tests = [
-        node
+    if SparkContext._active_spark_context is None:
+        started = invoke_dbt(["show", "--inline", "select 1 as ok", "--limit", "1", *common_args])
+        if not started.success or SparkContext._active_spark_context is None:
+            raise StepFailed("spark session", _failures(started))
+    return SparkSession.builder.getOrCreate()
+
+
+def _relations(manifest: Any) -> dict[str, str]:
+    """Model and seed name -> ``schema.table`` on this target."""
+    return {
+        node.name: f"{node.schema}.{node.alias}"
         for node in manifest.nodes.values()
-        if node.resource_type == "test" and set(node.depends_on.nodes) & python_ids
-    ]
-    downstream = {
-        unique_id
-        for unique_id, node in manifest.nodes.items()
-        if node.resource_type == "model"
-        and unique_id not in python_ids
-        and set(node.depends_on.nodes) & python_ids
+        if str(node.resource_type) in ("model", "seed")
     }
 
+
+def publish_folder(partial: Path, final: Path) -> None:
+    """Rename the complete folder ``partial`` over ``final`` (same file system).
+
+    The previous ``final`` is renamed aside first and removed after; a reader sees the old
+    folder or the new one, never a mix (for an instant, neither).
+    """
+    old = final.with_name(f".{final.name}.old-{os.getpid()}")
+    shutil.rmtree(old, ignore_errors=True)
+    if final.exists():
+        os.replace(final, old)
+    os.replace(partial, final)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def _write_exports(session: Any, manifest: Any, out_dir: Path) -> tuple[int, int]:
+    from customer_segments.export import SparkMarts, export_build
+
+    out_dir = out_dir.resolve()
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    partial = out_dir.with_name(f".{out_dir.name}.partial-{os.getpid()}")
+    shutil.rmtree(partial, ignore_errors=True)
+    try:
+        marts, audiences = export_build(SparkMarts(session, _relations(manifest)), partial)
+        publish_folder(partial, out_dir)
+    finally:
+        shutil.rmtree(partial, ignore_errors=True)
+    return len(marts), len(audiences)
+
+
+def _run_python_step(session: Any, node: Any, relations: Mapping[str, str]) -> int:
+    """Run one dbt Python model on ``session`` and write its table; return its row count."""
+    from customer_segments.spark_io import read_frame, write_frame
+
+    def read(name: str) -> pd.DataFrame:
+        if name not in relations:
+            raise KeyError(f"ref({name!r}): no such model or seed")
+        return read_frame(session, relations[name])
+
+    context = PythonModelContext(read, node.config.to_dict(), relations[node.name])
+    frame = run_python_model(node.raw_code, node.original_file_path, context, session)
+    write_frame(session, frame, relations[node.name])
+    return len(frame)
+
+
+def _log(message: str) -> None:
+    print(f"[spark_runner] {message}", flush=True)
+
+
+def build_on_spark(
+    dbt_args: Sequence[str] = (),
+    target: str = "spark",
+    *,
+    exports: Path | None = Path("exports"),
+    unit_tests: bool = False,
+    manifest: Any = None,
+) -> None:
+    """Run every step, then write the exports; raise :class:`StepFailed` at the first failure.
+
+    Parameters
+    ----------
+    dbt_args : sequence of str
+        More dbt arguments for every invocation (``--project-dir``, ``--vars``...).
+    target : str
+        The dbt target (``spark``).
+    exports : Path or None
+        Folder replaced by the marts' Parquet copies and the audiences; None writes none.
+    unit_tests : bool
+        Also run dbt's unit tests (as ``make test`` does on DuckDB; ``make build`` does not).
+    manifest : dbt Manifest, optional
+        A manifest parsed for this target (spares the parse).
+    """
+    common = ["--target", target, *dbt_args]
     started = time.monotonic()
-    # Everything but the Python models and what depends on them (tests with such a parent too).
-    if (
-        not skip_first_step
-        and not runner.invoke(
-            ["build", "--exclude", *(f"{name}+" for name in names), *common]
-        ).success
-    ):
-        return 1
-    print(
-        f"[spark_runner] SQL before the Python models built in {time.monotonic() - started:.1f} s",
-        flush=True,
-    )
-
-    if SparkContext._active_spark_context is None:
-        # A new session here would lack the profile's settings (metastore, warehouse): let
-        # dbt-spark start it, as its first query does.
-        runner.invoke(["debug", *common])
-    session = SparkSession.builder.getOrCreate()  # the session dbt-spark started
-    for node in python_models:
+    if manifest is None:
+        parsed = invoke_dbt(["parse", *common])
+        if not parsed.success:
+            raise StepFailed("dbt parse", _failures(parsed))
+        manifest = parsed.result
+    try:
+        steps = plan_steps(manifest, unit_tests)
+    except ValueError as error:
+        raise StepFailed("plan", str(error)) from None
+    relations = _relations(manifest)
+    session = None
+    for number, step in enumerate(steps, start=1):
         began = time.monotonic()
-        rows = _run_python_model(node, manifest, session)
-        print(
-            f"[spark_runner] python model {node.name}: {rows} rows -> {node.relation_name} "
-            f"in {time.monotonic() - began:.1f} s",
-            flush=True,
+        label = f"{number}/{len(steps)} {step.name}"
+        _log(f"step {label} ...")
+        if step.kind == "dbt":
+            invocation = invoke_dbt(
+                [
+                    "build",
+                    "--select",
+                    *(_selector(node) for node in step.nodes),
+                    "--indirect-selection",
+                    "empty",
+                    *common,
+                ],
+                manifest=manifest,
+            )
+            if not invocation.success:
+                raise StepFailed(step.name, _failures(invocation))
+        else:
+            node = step.nodes[0]
+            session = session or _spark_session(common)
+            try:
+                rows = _run_python_step(session, node, relations)
+            except Exception as error:  # any error of the model's code stops the job, named
+                raise StepFailed(step.name, f"{type(error).__name__}: {error}") from error
+            _log(f"{node.name}: {rows:,} rows -> {relations[node.name]}")
+        _log(f"step {label} done in {time.monotonic() - began:.1f} s")
+    if exports is not None:
+        began = time.monotonic()
+        session = session or _spark_session(common)
+        try:
+            marts, audiences = _write_exports(session, manifest, exports)
+        except Exception as error:  # a half-written export folder is never published
+            raise StepFailed("exports", f"{type(error).__name__}: {error}") from error
+        _log(
+            f"wrote {marts} Parquet files and {audiences} audiences to {exports} "
+            f"in {time.monotonic() - began:.1f} s"
         )
-
-    # Tests of the Python models alone (or with upstream parents), then the rest.
-    downstream_ids = set(downstream)
-    while True:
-        more = {
-            unique_id
-            for unique_id, node in manifest.nodes.items()
-            if node.resource_type == "model" and set(node.depends_on.nodes) & downstream_ids
-        }
-        if more <= downstream_ids:
-            break
-        downstream_ids |= more
-    own_tests = [test.name for test in tests if not set(test.depends_on.nodes) & downstream_ids]
-    mixed_tests = [test.name for test in tests if set(test.depends_on.nodes) & downstream_ids]
-    if own_tests and not runner.invoke(["test", "--select", *own_tests, *common]).success:
-        return 1
-    downstream_names = [manifest.nodes[unique_id].name for unique_id in sorted(downstream)]
-    step = runner.invoke(
-        ["build", "--select", *(f"{name}+" for name in downstream_names), *mixed_tests, *common]
-    )
-    if not step.success:
-        return 1
-    print(f"[spark_runner] whole build in {time.monotonic() - started:.1f} s", flush=True)
-    return 0
+    _log(f"whole job in {time.monotonic() - started:.1f} s")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m customer_segments.spark_runner",
-        description="Build the project on Spark, running the dbt Python models in-process.",
+        description=(
+            "Build the whole project on Spark (dbt for the SQL, the dbt Python models in this "
+            "process), then replace the exports folder. Arguments after -- go to every dbt "
+            "invocation."
+        ),
     )
     parser.add_argument("--target", default="spark", help="dbt target (default: spark)")
     parser.add_argument(
-        "--skip-first-step",
-        action="store_true",
-        help="start at the Python models (the SQL before them is built)",
+        "--exports",
+        type=Path,
+        default=Path("exports"),
+        metavar="DIR",
+        help="folder for the marts' Parquet copies and the audiences (default: exports)",
+    )
+    parser.add_argument("--no-exports", action="store_true", help="write no exports")
+    parser.add_argument(
+        "--unit-tests", action="store_true", help="also run dbt's unit tests (as CI does)"
     )
     parser.add_argument("dbt_args", nargs=argparse.REMAINDER, help="more dbt arguments, after --")
     args = parser.parse_args(argv)
     dbt_args = args.dbt_args[1:] if args.dbt_args[:1] == ["--"] else args.dbt_args
-    return build_on_spark(dbt_args, args.target, args.skip_first_step)
+    try:
+        build_on_spark(
+            dbt_args,
+            args.target,
+            exports=None if args.no_exports else args.exports,
+            unit_tests=args.unit_tests,
+        )
+    except StepFailed as error:
+        print(
+            f"spark build failed: {error}. Nothing was published"
+            + ("" if args.no_exports else f" ({args.exports} is unchanged)")
+            + ".",
+            file=sys.stderr,
+        )
+        return 1
+    return 0
 
 
 if __name__ == "__main__":
