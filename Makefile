@@ -8,7 +8,7 @@ DEFAULT_PERSONAS := data/online_retail_personas.csv
 GENERATOR_SEED ?= 42
 WAREHOUSE ?= $(or $(SEGMENTS_DUCKDB_PATH),segments.duckdb)
 
-.PHONY: build build-spark test test-fast lint install data report export docs clean
+.PHONY: build build-spark test test-spark test-fast lint install spark-install data report export docs clean
 
 ## build: generate the default data if missing; dbt build into a work file, published atomically
 ## when every model and test passed; then the report and the Parquet copies
@@ -17,15 +17,23 @@ build: install data
 	$(BIN)/python -m customer_segments.report --duckdb $(WAREHOUSE) --out reports/segments.html
 	$(BIN)/python -m customer_segments.export --duckdb $(WAREHOUSE) --out exports
 
-## build-spark: the same job on a local Spark session (target `spark`), Python models in-process
-build-spark: install data
+## build-spark: the same job on a local Spark session (target `spark`, docs/spark.md): every
+## model, seed and data test, the dbt Python models in-process, then the Parquet copies in exports/
+build-spark: spark-install data
+	$(BIN)/python -m customer_segments.spark_runner --exports exports
+
+## spark-install: the `spark` extra (dbt-spark[session], pyspark) once Java is there
+spark-install: install
 	@command -v java >/dev/null || { echo "Java 17 is needed: apt-get install -y openjdk-17-jre-headless" >&2; exit 1; }
 	$(BIN)/python -c "import dbt.adapters.spark, pyspark" 2>/dev/null || $(BIN)/python -m pip install --quiet -e ".[spark]"
-	$(BIN)/python -m customer_segments.spark_runner
 
 ## test: the whole test suite (what CI runs)
 test: install
 	$(BIN)/pytest -n auto
+
+## test-spark: the Spark lane: a ~20,000-line file built on DuckDB and on Spark, every table equal
+test-spark: spark-install
+	$(BIN)/pytest -m spark
 
 ## test-fast: the development lane: the library's unit tests and the dbt unit tests
 test-fast: install
