@@ -108,23 +108,27 @@ class DuckDBMarts:
         self._connection: duckdb.DuckDBPyConnection | None = None
 
     def __enter__(self) -> DuckDBMarts:
+        """Open the warehouse read-only."""
         if not self.warehouse.exists():
             raise FileNotFoundError(f"warehouse {self.warehouse} not found: run `make build` first")
         self._connection = duckdb.connect(str(self.warehouse), read_only=True)
         return self
 
     def __exit__(self, *_: Any) -> None:
+        """Close the connection."""
         if self._connection is not None:
             self._connection.close()
             self._connection = None
 
     @property
     def connection(self) -> duckdb.DuckDBPyConnection:
+        """The open read-only connection."""
         if self._connection is None:
             raise RuntimeError("DuckDBMarts is read inside a `with` block")
         return self._connection
 
     def missing(self, marts: Sequence[str]) -> list[str]:
+        """The names among ``marts`` that have no table."""
         present = {
             row[0]
             for row in self.connection.execute(
@@ -135,15 +139,18 @@ class DuckDBMarts:
         return [mart for mart in marts if mart not in present]
 
     def write_parquet(self, mart: str, path: Path) -> None:
+        """Write the table ``mart`` to the Parquet file ``path``."""
         self.connection.execute(
             f'copy (select * from "{self.schema}"."{mart}") '
             f"to {_quote_literal(str(path))} (format parquet)"
         )
 
     def frame(self, mart: str) -> pd.DataFrame:
+        """The table ``mart`` as DuckDB's ``.df()`` gives it."""
         return self.connection.sql(f'select * from "{self.schema}"."{mart}"').df()
 
     def missing_message(self, mart: str) -> str:
+        """Why ``mart`` is missing and what to run."""
         return (
             f"warehouse {self.warehouse} has no table {self.schema}.{mart}: run `make build` first"
         )
@@ -164,6 +171,7 @@ class SparkMarts:
         self.session, self.relations = session, dict(relations)
 
     def missing(self, marts: Sequence[str]) -> list[str]:
+        """The names among ``marts`` that have no table."""
         return [
             mart
             for mart in marts
@@ -172,6 +180,7 @@ class SparkMarts:
         ]
 
     def write_parquet(self, mart: str, path: Path) -> None:
+        """Write the table ``mart`` to the Parquet file ``path``."""
         from customer_segments.spark_io import read_arrow
 
         table = read_arrow(self.session, self.relations[mart])
@@ -186,11 +195,13 @@ class SparkMarts:
         pq.write_table(table, path)
 
     def frame(self, mart: str) -> pd.DataFrame:
+        """The table ``mart`` as DuckDB's ``.df()`` gives it."""
         from customer_segments.spark_io import read_frame
 
         return read_frame(self.session, self.relations[mart])
 
     def missing_message(self, mart: str) -> str:
+        """Why ``mart`` is missing and what to run."""
         return f"Spark has no table {self.relations.get(mart, mart)}: run `make build-spark` first"
 
 

@@ -201,10 +201,12 @@ def tables_from_manifest(manifest_path: Path) -> tuple[TableSpec, ...]:
 
 
 def _quote_literal(text: str) -> str:
+    """``text`` as an SQL string literal."""
     return "'" + text.replace("'", "''") + "'"
 
 
 def _quote_identifier(name: str) -> str:
+    """``name`` as a quoted SQL identifier."""
     return '"' + name.replace('"', '""') + '"'
 
 
@@ -241,6 +243,7 @@ def _attach(connection: duckdb.DuckDBPyConnection, side: str, alias: str) -> dic
 
 
 def _columns(connection: duckdb.DuckDBPyConnection, relation: str) -> dict[str, str]:
+    """Column name -> type of a relation, timestamps compared as UTC wall time."""
     described = connection.execute(f"describe select * from {relation}").fetchall()
     # Spark writes timestamps as instants (UTC); compare them as the UTC wall time they show.
     return {
@@ -250,19 +253,56 @@ def _columns(connection: duckdb.DuckDBPyConnection, relation: str) -> dict[str, 
 
 
 def _tolerance_of(table: str, column: str, tolerances: Iterable[FloatTolerance]) -> float | None:
+    """The tolerance of a column of a table, or None when it compares exactly."""
     for rule in tolerances:
         if table in rule.tables and column in rule.columns:
             return rule.tolerance
     return None
 
 
+def _same(left: object, right: object) -> bool:
+    """Equal values, NULL equal to NULL and NaN to NaN."""
+    if left is None or right is None:
+        return left is None and right is None
+    if isinstance(left, float) and isinstance(right, float) and left != left and right != right:
+        return True  # both NaN
+    return left == right
+
+
 def _sample(
-    connection: duckdb.DuckDBPyConnection, table: str, left_rows: str, right_rows: str
+    connection: duckdb.DuckDBPyConnection,
+    spec: TableSpec,
+    columns: Sequence[str],
+    left_rows: str,
+    right_rows: str,
 ) -> list[str]:
+    """A few rows that differ: by key, the columns that differ; without a key, whole rows."""
     lines = []
+    keyed = bool(spec.key) and set(spec.key) <= set(columns)
     for label, first, second in (("left", left_rows, right_rows), ("right", right_rows, left_rows)):
-        rows = connection.execute(f"select * from ({first} except all {second}) limit 3")
-        lines.extend(f"{table} only {label}: {row}" for row in rows.fetchall())
+        rows = connection.execute(f"select * from ({first} except all {second}) limit 3").fetchall()
+        for row in rows:
+            if not keyed:
+                lines.append(f"{spec.name} only {label}: {row}")
+                continue
+            values = dict(zip(columns, row, strict=True))
+            key = tuple(values[name] for name in spec.key)
+            where = " and ".join(
+                f"{_quote_identifier(name)} is not distinct from ?" for name in spec.key
+            )
+            other = connection.execute(
+                f"select * from ({second}) where {where} limit 1", list(key)
+            ).fetchall()
+            shown = f"{spec.name} {', '.join(spec.key)} = {', '.join(map(str, key))}"
+            if not other:
+                lines.append(f"{shown}: only on the {label}")
+            elif label == "left":
+                differing = [
+                    f"{name} {values[name]!r} (left) vs {theirs!r} (right)"
+                    for name, theirs in zip(columns, other[0], strict=True)
+                    if not _same(values[name], theirs)
+                ]
+                lines.append(f"{shown}: " + "; ".join(differing))
     return lines
 
 
@@ -273,6 +313,7 @@ def _compare_table(
     right: str,
     tolerances: Sequence[FloatTolerance],
 ) -> TableDiff:
+    """Compare one table of the two builds (relations ``left`` and ``right``)."""
     left_columns = _columns(connection, left)
     right_columns = _columns(connection, right)
     problems = [
@@ -308,7 +349,7 @@ def _compare_table(
         f"(select count(*) from ({right_rows} except all {left_rows}))"
     ).fetchone()
     samples = (
-        _sample(connection, spec.name, left_rows, right_rows) if only_left or only_right else []
+        _sample(connection, spec, exact, left_rows, right_rows) if only_left or only_right else []
     )
 
     beyond, largest = 0, 0.0
@@ -443,6 +484,7 @@ def format_report(diffs: Sequence[TableDiff]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """The command line; 0 when every table is equal, 1 when one differs, 2 on a usage error."""
     parser = argparse.ArgumentParser(
         prog="python -m customer_segments.parity",
         description=(

@@ -102,6 +102,7 @@ def read_frame(session: Any, relation: str) -> pd.DataFrame:
 
 
 def _arrow_of(frame: pd.DataFrame) -> pa.Table:
+    """``frame`` as Arrow, each column typed as DuckDB types that pandas column."""
     table = pa.Table.from_pandas(frame, preserve_index=False)
     columns = []
     for column in table.columns:

@@ -85,6 +85,7 @@ class _Config:
         self._config = config
 
     def __call__(self, **_: Any) -> None:
+        """Accept and ignore ``dbt.config(materialized=...)``."""
         return None
 
     def get(self, key: str, default: Any = None) -> Any:
@@ -193,6 +194,7 @@ def _parents(node: Any) -> list[str]:
 
 
 def _is_python_model(node: Any) -> bool:
+    """True for a dbt Python model."""
     return str(node.resource_type) == "model" and str(node.language).endswith("python")
 
 
@@ -263,6 +265,7 @@ def plan_steps(manifest: Any, unit_tests: bool = False) -> list[Step]:
 
 
 def _selector(node: Any) -> str:
+    """A selector that picks exactly this node: its fully qualified name."""
     return "fqn:" + ".".join(node.fqn)
 
 
@@ -330,6 +333,7 @@ def publish_folder(partial: Path, final: Path) -> None:
 
 
 def _write_exports(session: Any, manifest: Any, out_dir: Path) -> tuple[int, int]:
+    """Write every export into a folder beside ``out_dir``, then rename it over ``out_dir``."""
     from customer_segments.export import SparkMarts, export_build
 
     out_dir = out_dir.resolve()
@@ -360,6 +364,7 @@ def _run_python_step(session: Any, node: Any, relations: Mapping[str, str]) -> i
 
 
 def _log(message: str) -> None:
+    """Print a progress line of the job."""
     print(f"[spark_runner] {message}", flush=True)
 
 
@@ -441,6 +446,7 @@ def build_on_spark(
 
 
 def main(argv: list[str] | None = None) -> int:
+    """The command line; 0 when every step passed, 1 when one failed."""
     parser = argparse.ArgumentParser(
         prog="python -m customer_segments.spark_runner",
         description=(

@@ -84,7 +84,8 @@ def test_a_penny_is_a_difference(tmp_path: Path, change: str):
     report = format_report(diffs)
     assert "clusters                             DIFFERENT" in report
     assert "1 equal" in report and "1 different" in report
-    assert "Decimal('12.34')" in report  # the differing row is shown
+    # The differing row is shown by its key, with the column that differs.
+    assert "clusters customer_id = 1: monetary Decimal('12.34') (left) vs Decimal(" in report
 
 
 def test_labels_nulls_dates_and_duplicates_count(tmp_path: Path):
@@ -120,6 +121,20 @@ def test_floats_are_exact_unless_tolerated(tmp_path: Path):
     null = CLUSTERS.replace("1.25::double", "null::double")
     nulled = compare_builds(left, _spark_build(tmp_path / "wh4", null), TABLES, [TOLERANCE])
     assert not nulled[0].equal and nulled[0].beyond_tolerance == 1
+
+
+def test_rows_missing_on_one_side_are_named_by_key(tmp_path: Path):
+    fewer = CLUSTERS.replace(",\n        (3, null, 0.00::decimal(18, 2), 2.0::double, null)", "")
+    diffs = compare_builds(
+        _duckdb_build(tmp_path / "a.duckdb"), _spark_build(tmp_path / "wh", fewer), TABLES
+    )
+    assert (diffs[0].rows_left, diffs[0].rows_right, diffs[0].only_left) == (3, 2, 1)
+    assert "clusters customer_id = 3: only on the left" in format_report(diffs)
+    # Without a key, whole rows are shown.
+    unkeyed = compare_builds(
+        _duckdb_build(tmp_path / "b.duckdb"), _spark_build(tmp_path / "wh2", fewer), ["clusters"]
+    )
+    assert "clusters only left: (3, None" in format_report(unkeyed)
 
 
 def test_a_tolerance_needs_a_key(tmp_path: Path):
