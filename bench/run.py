@@ -52,11 +52,12 @@ from bench.data import DATA_DIR, ensure_dataset, parse_size, size_label
 OUT_DIR = PROJECT_DIR / "bench" / "out"
 RESULTS_MD = PROJECT_DIR / "bench" / "RESULTS.md"
 RESULTS_LOG = PROJECT_DIR / "bench" / "results.jsonl"
-SIDES = ("notebook", "duckdb", "dbt")
+SIDES = ("notebook", "duckdb", "dbt", "spark")
 SIDE_NAMES = {
     "notebook": "A: pandas notebook",
     "duckdb": "B: one DuckDB query",
     "dbt": "product: dbt build",
+    "spark": "product on Spark: spark_runner, local[2]",
 }
 TIME_BIN = Path("/usr/bin/time")
 
@@ -233,9 +234,28 @@ def dbt_command(work_dir: Path, profiles_dir: Path, dbt_args: str = "") -> list[
     ]
 
 
+def spark_command(work_dir: Path, dbt_args: str = "") -> list[str]:
+    """The product on a local Spark session: every model, seed and data test, as `make
+    build-spark` runs them but without writing exports (the DuckDB side writes none either)."""
+    return [
+        sys.executable,
+        "-m",
+        "customer_segments.spark_runner",
+        "--no-exports",
+        "--",
+        "--target-path",
+        str(work_dir / "target"),
+        "--log-path",
+        str(work_dir / "logs"),
+        *shlex.split(dbt_args),
+    ]
+
+
 def side_command(side: str, data: Path, work_dir: Path, dbt_args: str = "") -> list[str]:
     if side == "dbt":
         return dbt_command(work_dir, work_dir, dbt_args)
+    if side == "spark":
+        return spark_command(work_dir, dbt_args)
     module = {"notebook": "bench.baseline_notebook", "duckdb": "bench.baseline_duckdb"}[side]
     return [sys.executable, "-m", module, str(data), "--out-dir", str(work_dir / "out")]
 
@@ -350,7 +370,12 @@ def run_one(
         write_profiles(work_dir, memory_limit)
         env["RAW_ORDERS_PATH"] = str(data)
         env["SEGMENTS_DUCKDB_PATH"] = str(work_dir / "segments.duckdb")
-    dbt_args = dbt_args if side == "dbt" else ""
+    if side == "spark":
+        # A fresh warehouse and metastore per run, as the DuckDB side gets a fresh file.
+        env["RAW_ORDERS_PATH"] = str(data)
+        env["SEGMENTS_SPARK_WAREHOUSE_DIR"] = str(work_dir / "spark-warehouse")
+        env["SEGMENTS_SPARK_METASTORE_DIR"] = str(work_dir / "metastore_db")
+    dbt_args = dbt_args if side in ("dbt", "spark") else ""
     command = side_command(side, data, work_dir, dbt_args)
     label = f"{side} {fmt} {size_label(lines)} run {run_number}"
     code_before = code_digest()
@@ -375,6 +400,11 @@ def run_one(
     shown_env = ""
     if side == "dbt":
         shown_env = f"RAW_ORDERS_PATH={data} SEGMENTS_DUCKDB_PATH=<tmp>/segments.duckdb "
+    if side == "spark":
+        shown_env = (
+            f"RAW_ORDERS_PATH={data} SEGMENTS_SPARK_WAREHOUSE_DIR=<tmp>/spark-warehouse "
+            "SEGMENTS_SPARK_METASTORE_DIR=<tmp>/metastore_db "
+        )
     record = Run(
         side=side,
         fmt=fmt,
@@ -624,6 +654,16 @@ def targets(series: dict[tuple, dict]) -> list[str]:
                 f"- 50M {fmt}: product under a minute: {product.get('failure')}: **MISSED**"
             )
     lines_out += variant_targets(series)
+    for fmt in ("csv", "parquet"):
+        for lines in sizes:
+            spark, duck = get("spark", lines, fmt), get("dbt", lines, fmt)
+            if "median" in spark and "median" in duck:
+                lines_out.append(
+                    f"- {size_label(lines)} {fmt}: the product on local Spark takes "
+                    f"{_fmt_s(spark['median'])} s, {spark['median'] / duck['median']:.1f}x "
+                    f"DuckDB's {_fmt_s(duck['median'])} s (reported, not judged: see "
+                    "docs/spark.md on what changes on a cluster)"
+                )
     limited = {k: v for k, v in series.items() if k[0] == "dbt" and k[3] and not k[4]}
     for key, summary in sorted(limited.items()):
         verdict = "met" if summary.get("ok") else "MISSED"
@@ -830,7 +870,11 @@ def render(runs: list[Run]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", default="0.5M,5M", help="comma-separated lines, e.g. 0.5M,5M")
-    parser.add_argument("--sides", default=",".join(SIDES), help="notebook,duckdb,dbt")
+    parser.add_argument(
+        "--sides",
+        default="notebook,duckdb,dbt",
+        help="notebook,duckdb,dbt (default) and spark (needs Java and the spark extra)",
+    )
     parser.add_argument("--formats", default="csv", help="csv,parquet (notebook: csv only)")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--timeout", type=float, default=600.0, help="seconds per run")

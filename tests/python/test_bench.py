@@ -213,3 +213,20 @@ def test_a_variant_reports_what_the_part_it_leaves_out_costs():
     series[("dbt", "csv", 5_000_000, None, "")] = _measured(27.0)
     history = next(line for line in targets(series) if "history" in line and "adds" in line)
     assert history.endswith("**MISSED**")
+
+
+def test_the_spark_side_builds_in_its_own_warehouse_and_is_reported_beside_duckdb(tmp_path):
+    from bench.run import side_command, targets
+
+    command = side_command(
+        "spark", tmp_path / "lines.csv", tmp_path, "--vars '{history_months: 0}'"
+    )
+    assert command[1:4] == ["-m", "customer_segments.spark_runner", "--no-exports"]
+    assert command[command.index("--target-path") + 1] == str(tmp_path / "target")
+    assert command[-2:] == ["--vars", "{history_months: 0}"]
+    series = {
+        ("dbt", "csv", 500_000, None, ""): _measured(12.0),
+        ("spark", "csv", 500_000, None, ""): _measured(60.0),
+    }
+    line = next(line for line in targets(series) if "local Spark" in line)
+    assert "0.5M csv" in line and "60.0 s, 5.0x DuckDB's 12.0 s" in line
