@@ -99,6 +99,7 @@ class Run:
     kept_dir: str = ""
     code: str = ""  # digest of the product's code (models, macros, seeds, library) at the start
     dbt_args: str = ""  # extra arguments of the product's dbt build (a variant), as typed
+    rows: dict[str, int] = field(default_factory=dict)  # row counts of the product's marts
 
 
 # ------------------------------------------------------------------------------------------------
@@ -320,6 +321,24 @@ def dbt_phases(work_dir: Path, process_seconds: float) -> tuple[dict, dict]:
     return {k: round(v, 2) for k, v in phases.items()}, node_seconds
 
 
+# Marts whose size the targets relate time to (customers, customer x snapshot rows).
+COUNTED_MARTS = ("fct_customer_rfm", "fct_customer_segment_history")
+
+
+def mart_rows(warehouse: Path) -> dict[str, int]:
+    """Row counts of :data:`COUNTED_MARTS` in a product's warehouse (empty when unreadable)."""
+    import duckdb
+
+    try:
+        with duckdb.connect(str(warehouse), read_only=True) as connection:
+            return {
+                name: connection.execute(f"select count(*) from main.{name}").fetchone()[0]
+                for name in COUNTED_MARTS
+            }
+    except duckdb.Error:
+        return {}
+
+
 def code_digest() -> str:
     """Short digest of everything the product and the clustering call run: the project and the
     library can change between runs (they are developed alongside), and a table mixing versions
@@ -393,8 +412,10 @@ def run_one(
     if code_digest() != code_before:
         code += "*"  # the code changed while this run was going
     phases, node_seconds = {}, {}
+    rows = {}
     if side == "dbt" and status == "ok":
         phases, node_seconds = dbt_phases(work_dir, seconds)
+        rows = mart_rows(work_dir / "segments.duckdb")
     elif status == "ok":
         phases = baseline_split(work_dir / "output.log", seconds)
     shown_env = ""
@@ -424,6 +445,7 @@ def run_one(
         measured_at=dt.datetime.now().isoformat(timespec="seconds"),
         code=code,
         dbt_args=dbt_args,
+        rows=rows,
     )
     if status == "ok" and not keep:
         subprocess.run(["rm", "-rf", str(work_dir)], check=False)
@@ -508,6 +530,8 @@ def summarize(runs: list[Run]) -> dict:
         summary.update(median=statistics.median(times), min=min(times), max=max(times))
         peaks = [r.peak_rss_mb for r in ok if r.peak_rss_mb]
         summary["peak_mb"] = max(peaks) if peaks else None
+        if ok[0].rows:
+            summary["rows"] = ok[0].rows  # the same input gives the same marts
         if ok[0].side == "dbt" and ok[0].phases:
             summary["phases"] = {
                 p: statistics.median(r.phases.get(p, 0.0) for r in ok) for p in PHASES
@@ -605,6 +629,33 @@ def variant_targets(series: dict[tuple, dict]) -> list[str]:
     return found
 
 
+def history_growth_target(series: dict[tuple, dict]) -> list[str]:
+    """The history's cost (its phase) against its size (customers x snapshot dates), from the
+    smallest to the largest default CSV build: it must grow at most linearly (x1.25 slack)."""
+    measured = {
+        lines: s
+        for (side, fmt, lines, ml, args), s in series.items()
+        if side == "dbt"
+        and fmt == "csv"
+        and not ml
+        and not args
+        and s.get("rows", {}).get("fct_customer_segment_history")
+        and s.get("phases", {}).get("history")
+    }
+    if len(measured) < 2:
+        return []
+    small, large = min(measured), max(measured)
+    rows = [measured[n]["rows"]["fct_customer_segment_history"] for n in (small, large)]
+    cost = [measured[n]["phases"]["history"] for n in (small, large)]
+    growth, size_growth = cost[1] / cost[0], rows[1] / rows[0]
+    return [
+        f"- history grows linearly in customers x snapshots: {rows[0]:,} -> {rows[1]:,} rows "
+        f"(x{size_growth:.1f}) from {size_label(small)} to {size_label(large)}, its phase "
+        f"{cost[0]:.1f} -> {cost[1]:.1f} s (x{growth:.1f}): "
+        f"**{'met' if growth <= 1.25 * size_growth else 'MISSED'}**"
+    ]
+
+
 def targets(series: dict[tuple, dict]) -> list[str]:
     """Each target of the issue, evaluated on what was measured (CSV input)."""
     lines_out = []
@@ -654,6 +705,7 @@ def targets(series: dict[tuple, dict]) -> list[str]:
                 f"- 50M {fmt}: product under a minute: {product.get('failure')}: **MISSED**"
             )
     lines_out += variant_targets(series)
+    lines_out += history_growth_target(series)
     for fmt in ("csv", "parquet"):
         for lines in sizes:
             spark, duck = get("spark", lines, fmt), get("dbt", lines, fmt)

@@ -230,3 +230,22 @@ def test_the_spark_side_builds_in_its_own_warehouse_and_is_reported_beside_duckd
     }
     line = next(line for line in targets(series) if "local Spark" in line)
     assert "0.5M csv" in line and "60.0 s, 5.0x DuckDB's 12.0 s" in line
+
+
+def test_the_history_is_judged_on_its_rows():
+    from bench.run import targets
+
+    def series(large_history_seconds: float) -> dict:
+        small, large = _measured(12.0), _measured(40.0)
+        small["phases"]["history"], large["phases"]["history"] = 0.5, large_history_seconds
+        small["rows"] = {"fct_customer_segment_history": 50_000}
+        large["rows"] = {"fct_customer_segment_history": 500_000}
+        return {
+            ("dbt", "csv", 500_000, None, ""): small,
+            ("dbt", "csv", 5_000_000, None, ""): large,
+        }
+
+    line = next(line for line in targets(series(3.0)) if "customers x snapshots" in line)
+    assert "50,000 -> 500,000 rows (x10.0)" in line and line.endswith("**met**")
+    line = next(line for line in targets(series(7.0)) if "customers x snapshots" in line)
+    assert line.endswith("**MISSED**")
