@@ -11,6 +11,13 @@
     {%- if not execute -%}
         {{ return("cast(null as " ~ string_type() ~ ")") }}
     {%- endif -%}
+    {#- Compiled before the seeds are loaded (sqlfluff, `dbt compile` on a new warehouse): an
+        expression that stops the query if it ever runs, never a silent NULL. -#}
+    {%- if load_relation(personas) is none -%}
+        {{ return("cast(" ~ raise_error(string_literal(
+            "the seed cluster_personas is not loaded in " ~ personas
+            ~ ": run dbt seed or dbt build")) ~ " as " ~ string_type() ~ ")") }}
+    {%- endif -%}
     {%- set rules = run_query(
         "select persona_key, rule from " ~ personas
         ~ " where assigned_by = 'rule' order by match_priority") -%}

@@ -87,8 +87,8 @@ final as (
         cutoff_customers.customers as cutoff_customers,
         cast(
             case
-                when cutoff_customers.customers = 0 then
-                    {{ dbt.concat([
+                when cutoff_customers.customers = 0
+                    then {{ dbt.concat([
                         "'the data starts on '",
                         dbt.safe_cast('first_invoice.first_invoice_date', string_type()),
                         "', less than two horizons of " ~ horizon_days
@@ -96,8 +96,8 @@ final as (
                         dbt.safe_cast('as_of.as_of_date', string_type()),
                         "': nothing to train on and to compare with'",
                     ]) }}
-                when cutoff_customers.clustered_customers < {{ min_customers }} then
-                    {{ dbt.concat([
+                when cutoff_customers.clustered_customers < {{ min_customers }}
+                    then {{ dbt.concat([
                         "'only '",
                         dbt.safe_cast('cutoff_customers.clustered_customers', string_type()),
                         "' customers to cluster at the cutoff, fewer than "

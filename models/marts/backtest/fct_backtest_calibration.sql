@@ -61,7 +61,7 @@ deciles as (
         count(*) as customers,
         avg(next_purchase_probability) as mean_predicted,
         cast(sum(case when has_next_period_purchase then 1 else 0 end) as {{ double_type() }})
-            / count(*) as observed_rate,
+        / count(*) as observed_rate,
         min(next_purchase_probability) as min_predicted,
         max(next_purchase_probability) as max_predicted
 

@@ -54,7 +54,7 @@ final as (
     from segment_snapshots
     left join assigned
         on segment_snapshots.snapshot_date = assigned.snapshot_date
-        and segment_snapshots.customer_id = assigned.customer_id
+            and segment_snapshots.customer_id = assigned.customer_id
 
 )
 

@@ -114,7 +114,7 @@ bin_shares as (
         feature,
         bin,
         cast(count(*) as {{ double_type() }})
-            / sum(count(*)) over (partition by snapshot_date, feature) as share
+        / sum(count(*)) over (partition by snapshot_date, feature) as share
 
     from binned
     group by snapshot_date, is_as_of_date, feature, bin
