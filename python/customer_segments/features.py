@@ -80,10 +80,8 @@ __all__ = [
     "feature_specs",
     "fit_feature_transform",
     "inverse_transform_features",
-    "model_columns",
     "ordered_params",
     "robust_spread",
-    "source_columns",
     "transform_features",
     "validate_rfm",
 ]
@@ -370,16 +368,6 @@ def ordered_params(params: pd.DataFrame) -> pd.DataFrame:
     ).any():
         raise ValueError("the feature transform table has a clip_lower above its clip_upper")
     return params.sort_values("feature_position", kind="stable").reset_index(drop=True)
-
-
-def source_columns(params: pd.DataFrame) -> list[str]:
-    """Mart columns the transform reads, in model-space order."""
-    return ordered_params(params)["source_column"].tolist()
-
-
-def model_columns(params: pd.DataFrame) -> list[str]:
-    """Model-space column names (``<feature>_z``), in model-space order."""
-    return ordered_params(params)["model_column"].tolist()
 
 
 def transform_features(rfm: pd.DataFrame, params: pd.DataFrame) -> np.ndarray:
