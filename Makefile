@@ -29,7 +29,7 @@ spark-install: install
 
 ## test: the whole test suite (what CI runs)
 test: install
-	$(BIN)/pytest -n auto
+	$(BIN)/pytest -n auto --dist worksteal
 
 ## test-spark: the Spark lane: a ~20,000-line file built on DuckDB and on Spark, every table equal
 test-spark: spark-install

@@ -215,6 +215,18 @@ def test_a_variant_reports_what_the_part_it_leaves_out_costs():
     assert history.endswith("**MISSED**")
 
 
+def test_variants_take_turns_run_after_run_and_the_baselines_take_none():
+    no_history = "--vars '{history_months: 0}'"
+    variants = bench_run.variants_for(
+        "dbt", ["", no_history, "", "--exclude-resource-type unit_test"]
+    )
+    assert variants == ["", no_history, "--exclude-resource-type unit_test"]
+    assert bench_run.variants_for("dbt", None) == [""]
+    assert bench_run.variants_for("notebook", [no_history]) == [""]
+    order = bench_run.interleaved_runs(variants, runs=2)
+    assert order == [(1, v) for v in variants] + [(2, v) for v in variants]
+
+
 def test_the_spark_side_builds_in_its_own_warehouse_and_is_reported_beside_duckdb(tmp_path):
     from bench.run import side_command, targets
 

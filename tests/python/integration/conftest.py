@@ -11,6 +11,7 @@ holds the catalog name DuckDB derives from the file name.
 from __future__ import annotations
 
 import functools
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -118,3 +119,50 @@ def default_build(
 
     built = once_per_run(tmp_path_factory, "default_build", build)
     return DbtRun(built["returncode"], built["output"], Path(built["warehouse"]))
+
+
+@dataclass
+class SmallBuild:
+    """A small generated file and the build of it that the tests compare their own builds with."""
+
+    data: Path
+    build: DbtRun
+
+    def copy_warehouse(self, destination: Path) -> Path:
+        """A private copy of the build's warehouse (the shared one is read-only for every test)."""
+        import shutil
+
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(self.build.warehouse, destination)
+        return destination
+
+
+@pytest.fixture(scope="session")
+def small_build(tmp_path_factory: pytest.TempPathFactory) -> SmallBuild:
+    """10,000 generated lines (seed 11) and `dbt build` of every model and data test on them (the
+    dbt unit tests do not read the file: test_dbt_unit_tests runs them once), made once per test
+    run and shared read-only: the bad-input cases and the publish tests start from it."""
+
+    def build(folder: Path) -> dict:
+        data, _ = generate(folder / "data", seed=11, lines=10_000)
+        run = run_dbt(["build", "--exclude-resource-type", "unit_test"], folder / "build", data)
+        assert run.returncode == 0, run.output[-5000:]
+        return {"data": str(data), "output": run.output, "warehouse": str(run.warehouse)}
+
+    built = once_per_run(tmp_path_factory, "small_build", build)
+    return SmallBuild(Path(built["data"]), DbtRun(0, built["output"], Path(built["warehouse"])))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _shared_builds_made_side_by_side(request: pytest.FixtureRequest) -> None:
+    """With two or more test processes, the first builds the default warehouse while the second
+    builds the small one, instead of both waiting for one build and then for the other."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if worker is None or int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")) < 2:
+        return
+    if not any(item.get_closest_marker("integration") for item in request.session.items):
+        return  # the fast lane: only the dbt unit tests, which need neither build
+    order = (
+        ["default_build", "small_build"] if worker == "gw0" else ["small_build", "default_build"]
+    )
+    request.getfixturevalue(order[0])

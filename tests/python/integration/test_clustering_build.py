@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 from sklearn.metrics import adjusted_rand_score
 
-from .conftest import PROJECT_DIR, DbtRun, run_dbt
+from .conftest import PROJECT_DIR, DbtRun, SmallBuild, run_dbt
 
 OPERATORS = {
     "<=": operator.le,
@@ -115,7 +115,7 @@ def test_k_is_chosen_with_stability_and_backtest_evidence(default_build: DbtRun)
     assert f"k={int(chosen['k'])}" in chosen["reason"]
 
 
-def test_fixed_k_is_one_setting_away(default_data, tmp_path: Path):
+def test_fixed_k_is_one_setting_away(small_build: SmallBuild, tmp_path: Path):
     run = run_dbt(
         [
             "build",
@@ -124,11 +124,13 @@ def test_fixed_k_is_one_setting_away(default_data, tmp_path: Path):
             "+cluster_k_evaluation",
             "--indirect-selection",
             "cautious",
+            "--exclude-resource-type",
+            "unit_test",
             "--vars",
             "{cluster_k: 6}",
         ],
         tmp_path / "build",
-        default_data[0],
+        small_build.data,
     )
     assert run.returncode == 0, run.output[-5000:]
     centroids = run.query("select persona_key, customer_share from main.cluster_centroids")

@@ -11,12 +11,11 @@ from pathlib import Path
 
 import duckdb
 import pandas as pd
-import pytest
 
 from customer_segments.dbt_invoke import scoped_environment
 from customer_segments.publish import build_and_publish, dbt_build
 
-from .conftest import PROJECT_DIR, generate, project_manifest, run_dbt
+from .conftest import PROJECT_DIR, SmallBuild, project_manifest, run_dbt
 
 MARTS = [
     "fct_order_line_audit",
@@ -97,16 +96,13 @@ def _marts(warehouse: Path) -> dict[str, pd.DataFrame]:
         return {m: connection.sql(f"select * from main.{m} order by all").df() for m in MARTS}
 
 
-@pytest.fixture(scope="module")
-def small_data(tmp_path_factory) -> Path:
-    """20,000 generated lines: every step of the build runs, in a few seconds."""
-    return generate(tmp_path_factory.mktemp("small"), seed=11, lines=20_000)[0]
-
-
-def test_rerun_gives_identical_marts_and_readers_see_whole_builds(small_data, tmp_path: Path):
-    warehouse = tmp_path / "published" / "segments.duckdb"
-    warehouse.parent.mkdir()
-    assert _publish_here(warehouse, small_data) == 0
+def test_rerun_gives_identical_marts_and_readers_see_whole_builds(
+    small_build: SmallBuild, tmp_path: Path
+):
+    # The published warehouse: the shared build of the small file (a plain `dbt build`, which a
+    # publish of the same file and settings must reproduce exactly).
+    warehouse = small_build.copy_warehouse(tmp_path / "published" / "segments.duckdb")
+    small_data = small_build.data
     before = _marts(warehouse)
 
     stop_file = tmp_path / "stop"
@@ -164,9 +160,11 @@ def test_rerun_gives_identical_marts_and_readers_see_whole_builds(small_data, tm
     assert str(published[0][0]) == "2011-09-01"
 
 
-def test_an_unchanged_raw_file_is_not_copied_again_and_a_changed_one_is(small_data, tmp_path: Path):
+def test_an_unchanged_raw_file_is_not_copied_again_and_a_changed_one_is(
+    small_build: SmallBuild, tmp_path: Path
+):
     raw_file = tmp_path / "orders.csv"
-    raw_file.write_bytes(small_data.read_bytes())
+    raw_file.write_bytes(small_build.data.read_bytes())
     work = tmp_path / "work"
     reused = "is unchanged since it was loaded"
     # The raw hook runs whatever is selected: the audit (raw lines = kept + excluded) suffices.
@@ -237,13 +235,12 @@ def _start_publish(warehouse: Path, data: Path, as_of: str) -> subprocess.Popen:
 
 
 def test_two_real_publishes_at_the_same_moment_publish_one_complete_build(
-    small_data, tmp_path: Path
+    small_build: SmallBuild, tmp_path: Path
 ):
     # The defect of issue 14: the loser's clean-up deleted the winner's work file and an empty
     # database was published. Now the second publish finds the lock and does nothing.
-    warehouse = tmp_path / "published" / "segments.duckdb"
-    warehouse.parent.mkdir()
-    assert _publish_here(warehouse, small_data) == 0
+    warehouse = small_build.copy_warehouse(tmp_path / "published" / "segments.duckdb")
+    small_data = small_build.data
     before = _marts(warehouse)
     publishes = {
         as_of: _start_publish(warehouse, small_data, as_of)
@@ -263,12 +260,15 @@ def test_two_real_publishes_at_the_same_moment_publish_one_complete_build(
     assert not list(warehouse.parent.glob(".segments.duckdb.build-*"))
 
 
-def test_a_file_rewritten_with_its_size_and_time_kept_is_copied_again(tmp_path: Path):
+def test_a_file_rewritten_with_its_size_and_time_kept_is_copied_again(
+    small_build: SmallBuild, tmp_path: Path
+):
     """Size and modification time do not prove the content unchanged: plain `dbt build` reads the
     file as it is now, while `dbt test` (which rebuilds nothing) may still reuse the copy."""
     import os
 
-    raw_file, _ = generate(tmp_path / "data", seed=11, lines=10_000)
+    raw_file = tmp_path / "orders.csv"
+    raw_file.write_bytes(small_build.data.read_bytes())
     work = tmp_path / "work"
     staging = [
         "--select",

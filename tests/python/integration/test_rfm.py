@@ -71,6 +71,8 @@ def test_rfm_of_a_past_date_counts_only_earlier_lines_and_is_the_history_of_that
             "+fct_customer_rfm",
             "--indirect-selection",
             "cautious",
+            "--exclude-resource-type",
+            "unit_test",
             "--vars",
             f"{{as_of_date: '{as_of}'}}",
         ],
