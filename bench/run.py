@@ -19,10 +19,13 @@ arguments), so sizes and variants can be measured in separate invocations::
     .venv/bin/python -m bench.run --sizes 0.5M,5M --sides notebook,duckdb,dbt --runs 3
     .venv/bin/python -m bench.run --sizes 50M --sides duckdb,dbt --runs 1
     .venv/bin/python -m bench.run --sizes 100M --sides dbt --runs 1 --memory-limit 4GB
-    .venv/bin/python -m bench.run --sizes 5M --sides dbt --dbt-args "--vars '{history_months: 0}'"
+    .venv/bin/python -m bench.run --sizes 5M --sides dbt --dbt-args "" \\
+        --dbt-args "--vars '{history_months: 0}'"
 
 ``--dbt-args`` adds arguments to the product's ``dbt build``: a variant (no history, no backtest,
 no unit tests) is its own series, so what a feature costs is the difference between two rows.
+Several ``--dbt-args`` take turns run after run, so that a drift in the machine's speed hits every
+variant alike.
 """
 
 from __future__ import annotations
@@ -919,6 +922,20 @@ def render(runs: list[Run]) -> str:
 
 
 # ------------------------------------------------------------------------------------------------
+def variants_for(side: str, dbt_args: list[str] | None) -> list[str]:
+    """The product's variants to run (its dbt arguments); the baselines take none."""
+    if side not in ("dbt", "spark"):
+        return [""]
+    return list(dict.fromkeys(dbt_args)) if dbt_args else [""]
+
+
+def interleaved_runs(variants: list[str], runs: int) -> list[tuple[int, str]]:
+    """(run number, variant) in the order to run them: the variants take turns, run after run,
+    so that a machine that slows down for a while slows every variant alike and the difference
+    between two variants is the feature, not the moment it was measured."""
+    return [(number, variant) for number in range(1, runs + 1) for variant in variants]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", default="0.5M,5M", help="comma-separated lines, e.g. 0.5M,5M")
@@ -945,9 +962,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", action="store_true", help="keep the temporary folders")
     parser.add_argument(
         "--dbt-args",
-        default="",
+        action="append",
+        default=None,
         help="more arguments for the product's dbt build, e.g. \"--vars '{history_months: 0}'\" "
-        "or '--exclude-resource-type unit_test' (a series of its own)",
+        "or '--exclude-resource-type unit_test' (a series of its own); give it several times "
+        '("" for the plain build) and the variants\' runs take turns',
     )
     args = parser.parse_args(argv)
 
@@ -962,15 +981,21 @@ def main(argv: list[str] | None = None) -> int:
     )
     stamp = dt.datetime.now().isoformat(timespec="seconds")
     args.results_log.parent.mkdir(parents=True, exist_ok=True)
+    stopped: dict[tuple[int, str, str], set[str]] = {}
     for lines in sizes:
         for fmt in formats:
             ensure_dataset(lines, fmt, data_dir=args.data_dir)
             for side in sides:
                 if side == "notebook" and fmt != "csv":
                     continue
-                for number in range(1, args.runs + 1):
+                variants = variants_for(side, args.dbt_args)
+                for number, dbt_args in interleaved_runs(variants, args.runs):
+                    if dbt_args in stopped.setdefault((lines, fmt, side), set()):
+                        continue  # a variant that timed out or ran out of memory would again
+                    variant = f" {dbt_args}" if dbt_args else ""
                     print(
-                        f"{stamp} | {side} {fmt} {size_label(lines)} run {number}/{args.runs}",
+                        f"{stamp} | {side} {fmt} {size_label(lines)}{variant} "
+                        f"run {number}/{args.runs}",
                         flush=True,
                     )
                     record = run_one(
@@ -984,7 +1009,7 @@ def main(argv: list[str] | None = None) -> int:
                         data_dir=args.data_dir,
                         keep=args.keep,
                         invocation=f"{invocation}  # {stamp}",
-                        dbt_args=args.dbt_args,
+                        dbt_args=dbt_args,
                     )
                     peak = f"{record.peak_rss_mb / 1024:.2f} GB" if record.peak_rss_mb else "-"
                     print(
@@ -995,7 +1020,7 @@ def main(argv: list[str] | None = None) -> int:
                     with open(args.results_log, "a") as handle:
                         handle.write(json.dumps(asdict(record)) + "\n")
                     if record.status in ("timeout", "oom"):
-                        break  # the other runs would end the same way
+                        stopped[(lines, fmt, side)].add(dbt_args)
     args.results_md.write_text(render(load_runs(args.results_log)))
     print(f"wrote {args.results_md}")
     return 0
