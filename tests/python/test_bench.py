@@ -215,6 +215,19 @@ def test_a_variant_reports_what_the_part_it_leaves_out_costs():
     assert history.endswith("**MISSED**")
 
 
+def test_variants_that_took_turns_are_compared_run_by_run():
+    # The machine slowed down after run 1, for both sides alike: run by run the history costs
+    # 5, 7 and 6 s; the medians (110 and 103 s) would say 7.
+    full = {"median": 110.0, "by_run": {1: 80.0, 2: 110.0, 3: 112.0}, "invocation": "same"}
+    variant = {"median": 103.0, "by_run": {1: 75.0, 2: 103.0, 3: 106.0}, "invocation": "same"}
+    cost, share, how = bench_run.variant_cost(full, variant)
+    assert cost == 6.0 and how.startswith("median of 3 paired runs, from +5.0 to +7.0 s")
+    assert share == pytest.approx(5 / 75)  # the median of 5/75, 7/103 and 6/106
+    # Measured in separate invocations: the medians' difference, said as such.
+    cost, share, how = bench_run.variant_cost(full, {**variant, "invocation": "earlier"})
+    assert cost == 7.0 and share == pytest.approx(7 / 103) and "separate series" in how
+
+
 def test_variants_take_turns_run_after_run_and_the_baselines_take_none():
     no_history = "--vars '{history_months: 0}'"
     variants = bench_run.variants_for(
