@@ -598,15 +598,27 @@ def _judged_span(sizes) -> tuple[int, int]:
 
 # What a variant of the product's build leaves out, recognised in its --dbt-args, and the most
 # that part may add to the build without it (None: reported, not judged).
+# The phase of the default build that holds the part's own models (None: no phase of its own).
 VARIANTS = (
-    ("history_months: 0", "the history (12 monthly snapshots, transitions, drift)", 0.30),
+    (
+        "history_months: 0",
+        "the history (12 monthly snapshots, transitions, drift)",
+        0.30,
+        "history",
+    ),
     (
         "prediction_horizon_days: 3650",
         "the backtest (a second fit at the cutoff, the purchase "
         "model's comparison and its calibration)",
         0.25,
+        "backtest",
     ),
-    ("unit_test", "the dbt unit tests (left out of `make build`, run by `make test` and CI)", None),
+    (
+        "unit_test",
+        "the dbt unit tests (left out of `make build`, run by `make test` and CI)",
+        None,
+        None,
+    ),
 )
 
 
@@ -638,14 +650,21 @@ def variant_targets(series: dict[tuple, dict]) -> list[str]:
         full = series.get((side, fmt, lines, memory_limit, ""), {})
         if side != "dbt" or not dbt_args or "median" not in variant or "median" not in full:
             continue
-        for marker, part, ceiling in VARIANTS:
+        for marker, part, ceiling, phase in VARIANTS:
             if marker not in dbt_args:
                 continue
             cost, share, how = variant_cost(full, variant)
+            own = full.get("phases", {}).get(phase) if phase else None
             text = (
                 f"- {size_label(lines)} {fmt}: {part} adds {cost:.1f} s to the build "
                 f"({_fmt_s(full['median'])} s with it, {_fmt_s(variant['median'])} s with "
                 f"`{dbt_args}`; {how}), {share:+.0%}"
+                + (
+                    f"; its own models take {own:.1f} s of the build "
+                    f"({own / (full['median'] - own):.0%} on top of the rest)"
+                    if own
+                    else ""
+                )
             )
             if ceiling is not None:
                 text += f" (at most {ceiling:.0%}): **{'met' if share <= ceiling else 'MISSED'}**"
@@ -953,8 +972,13 @@ def variants_for(side: str, dbt_args: list[str] | None) -> list[str]:
 def interleaved_runs(variants: list[str], runs: int) -> list[tuple[int, str]]:
     """(run number, variant) in the order to run them: the variants take turns, run after run,
     so that a machine that slows down for a while slows every variant alike and the difference
-    between two variants is the feature, not the moment it was measured."""
-    return [(number, variant) for number in range(1, runs + 1) for variant in variants]
+    between two variants is the feature, not the moment it was measured. Each round starts one
+    variant later than the one before, so no variant is always first (or last) of its round."""
+    order = []
+    for number in range(1, runs + 1):
+        start = (number - 1) % len(variants)
+        order += [(number, variant) for variant in variants[start:] + variants[:start]]
+    return order
 
 
 def main(argv: list[str] | None = None) -> int:
