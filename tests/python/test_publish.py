@@ -135,6 +135,8 @@ def _start(warehouse: Path, value: int, seconds: float, go: Path) -> subprocess.
     )
 
 
+# Thirty processes racing in pairs: part of the full suite, not of the development lane.
+@pytest.mark.integration
 def test_two_publishes_at_the_same_moment_never_lose_the_warehouse(tmp_path: Path):
     warehouse = tmp_path / "segments.duckdb"
     assert build_and_publish(warehouse, build=_builder(0)) == 0
