@@ -37,7 +37,7 @@ def bench_dir(tmp_path_factory) -> Path:
     code = bench_run.main(
         [
             "--sizes",
-            "20k",
+            size_label(LINES),
             "--sides",
             ",".join(BASELINES),
             "--runs",

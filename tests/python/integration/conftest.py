@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import os
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -130,8 +131,6 @@ class SmallBuild:
 
     def copy_warehouse(self, destination: Path) -> Path:
         """A private copy of the build's warehouse (the shared one is read-only for every test)."""
-        import shutil
-
         destination.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(self.build.warehouse, destination)
         return destination
