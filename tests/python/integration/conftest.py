@@ -29,6 +29,19 @@ PROJECT_DIR = Path(__file__).resolve().parents[3]
 WAREHOUSE_NAME = "segments.duckdb"
 
 
+# `dbt build` of the RFM mart and what it needs, with their data tests (not the dbt unit tests,
+# which do not read the file: test_dbt_unit_tests runs them once).
+RFM_ONLY = [
+    "build",
+    "--select",
+    "+fct_customer_rfm",
+    "--indirect-selection",
+    "cautious",
+    "--exclude-resource-type",
+    "unit_test",
+]
+
+
 @dataclass
 class DbtRun:
     """A finished dbt invocation: its exit code, its output and the warehouse it wrote."""

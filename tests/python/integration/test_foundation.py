@@ -8,20 +8,11 @@ import pandas as pd
 import pytest
 import yaml
 
-from .conftest import PROJECT_DIR, DbtRun, generate, run_dbt
+from .conftest import PROJECT_DIR, RFM_ONLY, DbtRun, generate, run_dbt
 from .independent_cleaning import RAW_COLUMNS, classify, read_raw
 
 KEY_COLUMNS = ["customer_id", "recency_days", "tenure_days", "frequency", "monetary"]
 # The layouts only matter up to the RFM mart: the clustering downstream is tested elsewhere.
-RFM_ONLY = [
-    "build",
-    "--select",
-    "+fct_customer_rfm",
-    "--indirect-selection",
-    "cautious",
-    "--exclude-resource-type",
-    "unit_test",
-]
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from .conftest import DbtRun, run_dbt
+from .conftest import RFM_ONLY, DbtRun, run_dbt
 from .independent_cleaning import classify, read_raw, rfm
 
 
@@ -65,17 +65,7 @@ def test_rfm_of_a_past_date_counts_only_earlier_lines_and_is_the_history_of_that
 ):
     as_of = "2011-06-01"
     run = run_dbt(
-        [
-            "build",
-            "--select",
-            "+fct_customer_rfm",
-            "--indirect-selection",
-            "cautious",
-            "--exclude-resource-type",
-            "unit_test",
-            "--vars",
-            f"{{as_of_date: '{as_of}'}}",
-        ],
+        [*RFM_ONLY, "--vars", f"{{as_of_date: '{as_of}'}}"],
         tmp_path / "build",
         default_data[0],
     )
