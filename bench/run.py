@@ -62,6 +62,7 @@ SIDE_NAMES = {
     "dbt": "product: dbt build",
     "spark": "product on Spark: spark_runner, local[2]",
 }
+PRODUCT_SIDES = ("dbt", "spark")  # the sides that run the project, and so take --dbt-args
 TIME_BIN = Path("/usr/bin/time")
 
 # dbt phases: resource type / model path -> phase. Start-up is the time from process start to
@@ -397,7 +398,7 @@ def run_one(
         env["RAW_ORDERS_PATH"] = str(data)
         env["SEGMENTS_SPARK_WAREHOUSE_DIR"] = str(work_dir / "spark-warehouse")
         env["SEGMENTS_SPARK_METASTORE_DIR"] = str(work_dir / "metastore_db")
-    dbt_args = dbt_args if side in ("dbt", "spark") else ""
+    dbt_args = dbt_args if side in PRODUCT_SIDES else ""
     command = side_command(side, data, work_dir, dbt_args)
     label = f"{side} {fmt} {size_label(lines)} run {run_number}"
     code_before = code_digest()
@@ -964,7 +965,7 @@ def render(runs: list[Run]) -> str:
 # ------------------------------------------------------------------------------------------------
 def variants_for(side: str, dbt_args: list[str] | None) -> list[str]:
     """The product's variants to run (its dbt arguments); the baselines take none."""
-    if side not in ("dbt", "spark"):
+    if side not in PRODUCT_SIDES:
         return [""]
     return list(dict.fromkeys(dbt_args)) if dbt_args else [""]
 
@@ -1026,7 +1027,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     stamp = dt.datetime.now().isoformat(timespec="seconds")
     args.results_log.parent.mkdir(parents=True, exist_ok=True)
-    stopped: dict[tuple[int, str, str], set[str]] = {}
+    stopped: set[tuple[int, str, str, str]] = set()  # (lines, format, side, dbt args)
     for lines in sizes:
         for fmt in formats:
             ensure_dataset(lines, fmt, data_dir=args.data_dir)
@@ -1035,7 +1036,7 @@ def main(argv: list[str] | None = None) -> int:
                     continue
                 variants = variants_for(side, args.dbt_args)
                 for number, dbt_args in interleaved_runs(variants, args.runs):
-                    if dbt_args in stopped.setdefault((lines, fmt, side), set()):
+                    if (lines, fmt, side, dbt_args) in stopped:
                         continue  # a variant that timed out or ran out of memory would again
                     variant = f" {dbt_args}" if dbt_args else ""
                     print(
@@ -1065,7 +1066,7 @@ def main(argv: list[str] | None = None) -> int:
                     with open(args.results_log, "a") as handle:
                         handle.write(json.dumps(asdict(record)) + "\n")
                     if record.status in ("timeout", "oom"):
-                        stopped[(lines, fmt, side)].add(dbt_args)
+                        stopped.add((lines, fmt, side, dbt_args))
     args.results_md.write_text(render(load_runs(args.results_log)))
     print(f"wrote {args.results_md}")
     return 0
