@@ -54,6 +54,13 @@ class DbtRun:
         with duckdb.connect(str(self.warehouse), read_only=True) as connection:
             return connection.sql(sql).df()
 
+    def copy_warehouse(self, destination: Path) -> Path:
+        """A private copy of the warehouse, for a test that writes to it or hands it to a tool
+        that opens it for writing (a shared build is read-only for every test)."""
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(self.warehouse, destination)
+        return destination
+
 
 @functools.cache
 def project_manifest(parse_dir: Path | None = None) -> Any:
@@ -141,12 +148,6 @@ class SmallBuild:
 
     data: Path
     build: DbtRun
-
-    def copy_warehouse(self, destination: Path) -> Path:
-        """A private copy of the build's warehouse (the shared one is read-only for every test)."""
-        destination.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(self.build.warehouse, destination)
-        return destination
 
 
 @pytest.fixture(scope="session")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import duckdb
@@ -65,7 +64,7 @@ def docs_target(default_data, default_build: DbtRun, tmp_path_factory) -> Path:
     """`dbt docs generate` against a copy of the default build: dbt opens its warehouse for
     writing (and its hook registers the raw file), which the shared build must not see."""
     work = tmp_path_factory.mktemp("docs")
-    shutil.copy(default_build.warehouse, work / default_build.warehouse.name)
+    default_build.copy_warehouse(work / default_build.warehouse.name)
     run = run_dbt(["docs", "generate"], work, default_data[0])
     assert run.returncode == 0, run.output[-3000:]
     return work / "target"

@@ -4,7 +4,6 @@ meet, chooses k with evidence, and agrees with the SQL assignment and the standa
 from __future__ import annotations
 
 import operator
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -150,8 +149,7 @@ def test_invalid_cluster_k_fails_clearly(default_data, tmp_path: Path):
 def test_standalone_command_writes_the_same_model(default_build: DbtRun, tmp_path: Path):
     # The command has no backtest snapshot, so it would choose k by the vote: given the k that
     # dbt chose, it must fit the same transform, conditions, centroids and labels.
-    warehouse = tmp_path / "copy.duckdb"
-    shutil.copy(default_build.warehouse, warehouse)
+    warehouse = default_build.copy_warehouse(tmp_path / "copy.duckdb")
     k = int(default_build.query("select k from main.cluster_k_evaluation where is_chosen")["k"][0])
     completed = subprocess.run(
         [

@@ -101,7 +101,7 @@ def test_rerun_gives_identical_marts_and_readers_see_whole_builds(
 ):
     # The published warehouse: the shared build of the small file (a plain `dbt build`, which a
     # publish of the same file and settings must reproduce exactly).
-    warehouse = small_build.copy_warehouse(tmp_path / "published" / "segments.duckdb")
+    warehouse = small_build.build.copy_warehouse(tmp_path / "published" / "segments.duckdb")
     small_data = small_build.data
     before = _marts(warehouse)
 
@@ -239,7 +239,7 @@ def test_two_real_publishes_at_the_same_moment_publish_one_complete_build(
 ):
     # The defect of issue 14: the loser's clean-up deleted the winner's work file and an empty
     # database was published. Now the second publish finds the lock and does nothing.
-    warehouse = small_build.copy_warehouse(tmp_path / "published" / "segments.duckdb")
+    warehouse = small_build.build.copy_warehouse(tmp_path / "published" / "segments.duckdb")
     small_data = small_build.data
     before = _marts(warehouse)
     publishes = {
