@@ -30,9 +30,11 @@ from scipy.stats import rankdata
 
 __all__ = [
     "BACKTEST_SEGMENT_COLUMNS",
+    "CALIBRATION_COLUMNS",
     "GROUPING_COLUMNS",
     "OUTCOME_COLUMN",
     "REVENUE_COLUMN",
+    "SAMPLING_ERROR_Z",
     "as_outcome",
     "auc_standard_error",
     "backtest_segment_scores",
@@ -314,6 +316,23 @@ def rfm_score(rfm: pd.DataFrame) -> np.ndarray:
     ).astype(float)
 
 
+# calibration_deciles: one row per bin of the prediction.
+CALIBRATION_COLUMNS: tuple[str, ...] = (
+    "decile",
+    "customers",
+    "mean_predicted",
+    "observed_rate",
+    "gap",
+    "min_predicted",
+    "max_predicted",
+    "gap_standard_error",
+    "gap_z_score",
+    "is_gap_within_sampling_error",
+)
+# Two-sided 95 %: a calibrated prediction's bin is outside 1 time in 20 by chance.
+SAMPLING_ERROR_Z = 1.96
+
+
 def calibration_deciles(probability: object, outcome: object, n_bins: int = 10) -> pd.DataFrame:
     """Predicted probability against the observed rate, by decile of the prediction.
 
@@ -333,7 +352,19 @@ def calibration_deciles(probability: object, outcome: object, n_bins: int = 10) 
     pandas.DataFrame, one row per non-empty bin, in bin order
         ``decile`` (1 = lowest predictions), ``customers``, ``mean_predicted``,
         ``observed_rate``, ``gap`` (observed - predicted, in probability units),
-        ``min_predicted``, ``max_predicted``.
+        ``min_predicted``, ``max_predicted``, ``gap_standard_error``, ``gap_z_score`` and
+        ``is_gap_within_sampling_error`` (see Notes).
+
+    Notes
+    -----
+    If the predictions were right, a bin's observed rate would be the mean of independent
+    Bernoulli(p_i) outcomes: it would differ from ``mean_predicted`` by sampling alone, with
+    standard error ``gap_standard_error = sqrt(sum p_i (1 - p_i)) / customers``. A bin of 40
+    customers at p = 0.5 is then off by 8 points as often as not by more than one standard error;
+    one of 4,000 by less than one point. ``gap_z_score = gap / gap_standard_error`` (NaN when the
+    standard error is 0, i.e. every prediction of the bin is 0 or 1) and
+    ``is_gap_within_sampling_error`` = ``|gap| <= 1.96 x gap_standard_error``: a calibrated model
+    has about 1 bin in 20 outside, by chance.
     """
     p = np.asarray(probability, dtype=float)
     y = as_outcome(outcome)
@@ -341,7 +372,14 @@ def calibration_deciles(probability: object, outcome: object, n_bins: int = 10) 
         raise ValueError(f"probability has {p.size} values but outcome has {y.size}")
     if not (np.isfinite(p).all() and (p >= 0).all() and (p <= 1).all()):
         raise ValueError("probability must hold finite values between 0 and 1")
-    data = pd.DataFrame({"decile": quantile_scores(p, n_bins), "p": p, "y": y.astype(float)})
+    data = pd.DataFrame(
+        {
+            "decile": quantile_scores(p, n_bins),
+            "p": p,
+            "y": y.astype(float),
+            "bernoulli_variance": p * (1 - p),
+        }
+    )
     table = (
         data.groupby("decile", sort=True)
         .agg(
@@ -350,21 +388,19 @@ def calibration_deciles(probability: object, outcome: object, n_bins: int = 10) 
             observed_rate=("y", "mean"),
             min_predicted=("p", "min"),
             max_predicted=("p", "max"),
+            variance_sum=("bernoulli_variance", "sum"),
         )
         .reset_index()
     )
     table["gap"] = table["observed_rate"] - table["mean_predicted"]
-    return table[
-        [
-            "decile",
-            "customers",
-            "mean_predicted",
-            "observed_rate",
-            "gap",
-            "min_predicted",
-            "max_predicted",
-        ]
-    ]
+    table["gap_standard_error"] = np.sqrt(table["variance_sum"]) / table["customers"]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = table["gap"] / table["gap_standard_error"]
+    table["gap_z_score"] = z.where(table["gap_standard_error"] > 0)
+    table["is_gap_within_sampling_error"] = table["gap"].abs() <= (
+        SAMPLING_ERROR_Z * table["gap_standard_error"]
+    )
+    return table[list(CALIBRATION_COLUMNS)]
 
 
 # backtest_segment_scores: one row per customer of the cutoff.

@@ -205,6 +205,39 @@ def test_calibration_deciles_compare_prediction_and_outcome():
     assert (biased["gap"] < -0.05).sum() >= 7
 
 
+def test_calibration_deciles_tell_sampling_error_from_a_wrong_prediction():
+    rng = np.random.default_rng(11)
+    p = rng.uniform(0.05, 0.95, 4_000)
+    y = rng.random(4_000) < p  # calibrated by construction
+    table = calibration_deciles(p, y)
+    # The standard error of each bin's observed rate if the predictions are right.
+    bins = quantile_scores(p, 10)
+    for row in table.itertuples():
+        own = p[bins == row.decile]
+        assert row.gap_standard_error == pytest.approx(np.sqrt(np.sum(own * (1 - own))) / own.size)
+        assert row.gap_z_score == pytest.approx(row.gap / row.gap_standard_error)
+    # About 1 bin in 20 is outside by chance; promising 10 points too much is seen in most bins
+    # of 400 customers (standard error about 2.4 points).
+    assert table["is_gap_within_sampling_error"].sum() >= 8
+    promised_too_much = calibration_deciles(np.clip(p + 0.10, 0, 1), y)
+    assert (~promised_too_much["is_gap_within_sampling_error"]).sum() >= 8
+    # The same 10-point error in bins of 40 customers (standard error about 7.5 points) is
+    # mostly sampling error.
+    small = calibration_deciles(np.clip(p[:400] + 0.10, 0, 1), y[:400])
+    assert small["gap_standard_error"].median() > 0.06
+    assert small["is_gap_within_sampling_error"].sum() >= 5
+
+
+def test_a_bin_of_certain_predictions_has_no_sampling_error():
+    table = calibration_deciles([0.0] * 5 + [1.0] * 5, [0] * 5 + [1] * 4 + [0])
+    certain_and_right, certain_and_wrong = table.iloc[0], table.iloc[1]
+    assert certain_and_right["gap_standard_error"] == 0
+    assert np.isnan(certain_and_right["gap_z_score"])
+    assert certain_and_right["is_gap_within_sampling_error"]
+    assert certain_and_wrong["gap"] == pytest.approx(-0.2)
+    assert not certain_and_wrong["is_gap_within_sampling_error"]
+
+
 def test_equal_predictions_share_a_decile():
     table = calibration_deciles([0.2] * 6 + [0.7] * 4, [0, 0, 1, 0, 0, 0, 1, 1, 0, 1])
     assert table["decile"].tolist() == [1, 7]
