@@ -110,6 +110,7 @@ COMPARISON_COLUMNS: tuple[str, ...] = (
     "mean_predicted",
     "observed_rate",
     "max_abs_decile_gap",
+    "deciles_outside_sampling_error",
     "train_customers",
     "test_customers",
 )
@@ -306,6 +307,7 @@ def _scores(method: str, p: np.ndarray, y: np.ndarray) -> dict[str, float]:
         "mean_predicted": float(p.mean()),
         "observed_rate": float(y.mean()),
         "max_abs_decile_gap": float(deciles["gap"].abs().max()),
+        "deciles_outside_sampling_error": int((~deciles["is_gap_within_sampling_error"]).sum()),
     }
 
 
@@ -340,7 +342,9 @@ def compare_purchase_models(
         :data:`COMPARISON_COLUMNS`: ``validation`` (``out_of_time`` or ``cross_validation``),
         ``auc``, ``brier_score``, ``log_loss``, ``mean_predicted`` and ``observed_rate`` on the
         test customers, ``max_abs_decile_gap`` (largest |observed - predicted| over the
-        deciles), and the numbers of customers (``train_customers``: those each fit used).
+        deciles), ``deciles_outside_sampling_error`` (deciles whose gap is larger than sampling
+        alone explains at 95 %: :func:`~customer_segments.backtest.calibration_deciles`), and the
+        numbers of customers (``train_customers``: those each fit used).
     predictions : dict of method to numpy.ndarray, shape (len(test),)
         Each method's predictions for the test customers (out of fold when cross-validated), in
         the input order of ``test``.
@@ -413,7 +417,8 @@ def choose_purchase_model(comparison: pd.DataFrame) -> tuple[str, str]:
     reason = (
         f"{best['method']}: highest {best['validation'].replace('_', '-')} AUC "
         f"{best['auc']:.3f} of {len(comparison)} candidates{versus}; calibration: largest decile "
-        f"gap {best['max_abs_decile_gap']:.3f} (mean predicted {best['mean_predicted']:.3f}, "
+        f"gap {best['max_abs_decile_gap']:.3f}, {int(best['deciles_outside_sampling_error'])} "
+        f"decile(s) off by more than sampling error (mean predicted {best['mean_predicted']:.3f}, "
         f"observed {best['observed_rate']:.3f})"
     )
     return str(best["method"]), reason
@@ -584,7 +589,7 @@ def model_comparison_table(
         ``reason``.
     """
     if test is None:
-        dtypes = ["string", "string", *["float64"] * 6, "int64", "int64"]
+        dtypes = ["string", "string", *["float64"] * 6, "int64", "int64", "int64"]
         table = pd.DataFrame(
             {
                 column: pd.Series(dtype=dtype)

@@ -72,6 +72,9 @@ def test_every_candidate_is_compared_out_of_time(snaps):
     for method, p in predictions.items():
         assert p.shape == (len(snaps["recent"]),) and ((p >= 0) & (p <= 1)).all()
         assert comparison.set_index("method").loc[method, "auc"] == pytest.approx(ranking_auc(p, y))
+        deciles = calibration_deciles(p, y)
+        outside = comparison.set_index("method").loc[method, "deciles_outside_sampling_error"]
+        assert outside == (~deciles["is_gap_within_sampling_error"]).sum()
 
 
 def test_the_rfm_score_candidate_ranks_exactly_like_the_score(snaps):
@@ -142,6 +145,7 @@ def test_the_choice_says_why():
             "validation": "out_of_time",
             "auc": [0.81, 0.83, 0.74],
             "max_abs_decile_gap": 0.04,
+            "deciles_outside_sampling_error": [0, 2, 5],
             "mean_predicted": 0.3,
             "observed_rate": 0.31,
         }
@@ -150,6 +154,7 @@ def test_the_choice_says_why():
     assert method == "gradient_boosting"
     assert reason.startswith("gradient_boosting: highest out-of-time AUC 0.830 of 3 candidates")
     assert "the R+F+M score has 0.740" in reason
+    assert "2 decile(s) off by more than sampling error" in reason
 
 
 def test_a_snapshot_without_both_outcomes_is_refused(snaps):

@@ -27,6 +27,7 @@ final as (
         cast(mean_predicted as {{ double_type() }}) as mean_predicted,
         cast(observed_rate as {{ double_type() }}) as observed_rate,
         cast(max_abs_decile_gap as {{ double_type() }}) as max_abs_decile_gap,
+        cast(deciles_outside_sampling_error as bigint) as deciles_outside_sampling_error,
         cast(train_customers as bigint) as train_customers,
         cast(test_customers as bigint) as test_customers,
         is_chosen
