@@ -272,3 +272,33 @@ def test_the_sql_backtest_auc_is_scikit_learns(default_build: DbtRun, ranking: s
     )
     assert found["customers"][0] == len(scored)
     assert abs(found["auc"][0] - roc_auc_score(scored["bought"], scored["score"])) < 1e-12
+
+
+@pytest.mark.parametrize("validation", ["out_of_time", "cross_validation"])
+def test_the_sql_calibration_deciles_are_the_librarys(default_build: DbtRun, validation: str):
+    # fct_backtest_calibration computes the deciles, their sampling error and the verdict in
+    # SQL; customer_segments.backtest.calibration_deciles is the library's definition.
+    from customer_segments.backtest import calibration_deciles
+
+    scored = default_build.query(
+        "select p.next_purchase_probability as p, s.has_next_period_purchase as bought"
+        " from main_intermediate.int_customer_purchase_snapshots s"
+        " inner join main_intermediate.int_purchase_probabilities p"
+        "   on p.customer_id = s.customer_id and p.snapshot_role = 'backtest_cutoff'"
+        f"   and p.validation = '{validation}'"
+        " where s.snapshot_role = 'backtest_cutoff' and s.has_purchase"
+    )
+    expected = calibration_deciles(scored["p"], scored["bought"])
+    found = default_build.query(
+        f"select * from main.fct_backtest_calibration where validation = '{validation}'"
+        " order by decile"
+    )
+    assert found["decile"].tolist() == expected["decile"].tolist()
+    assert found["customers"].tolist() == expected["customers"].tolist()
+    for column in ("mean_predicted", "observed_rate", "gap", "gap_standard_error", "gap_z_score"):
+        np.testing.assert_allclose(found[column], expected[column], rtol=1e-9, err_msg=column)
+    verdicts = found["is_gap_within_sampling_error"].astype(bool).tolist()
+    assert verdicts == expected["is_gap_within_sampling_error"].tolist()
+    # On the default data some deciles are off by more than sampling error and some are not
+    # (README): both verdicts occur, so the comparison tests both.
+    assert 0 < sum(verdicts) < len(verdicts)
