@@ -83,6 +83,8 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import PercentFormatter
 
+from customer_segments.backtest import SAMPLING_ERROR_Z
+
 __all__ = [
     "BACKTEST_PERSONA_COLUMNS",
     "FIGURE_IDS",
@@ -223,6 +225,8 @@ REQUIRED_COLUMNS: dict[tuple[str, str], tuple[str, ...]] = {
         "customers",
         "mean_predicted",
         "observed_rate",
+        "gap_standard_error",
+        "is_gap_within_sampling_error",
         "is_computed",
         "not_computed_reason",
     ),
@@ -1041,14 +1045,15 @@ def calibration_figure(calibration: pd.DataFrame) -> Figure:
     Parameters
     ----------
     calibration : pandas.DataFrame
-        ``fct_backtest_calibration``: per ``validation`` and ``decile``, ``mean_predicted`` and
-        ``observed_rate`` (fractions).
+        ``fct_backtest_calibration``: per ``validation`` and ``decile``, ``mean_predicted``,
+        ``observed_rate`` and ``gap_standard_error`` (fractions).
 
     Returns
     -------
     matplotlib.figure.Figure
-        One line of ten points per validation (out_of_time first), the diagonal of a perfectly
-        calibrated probability, both axes 0-100%.
+        One line of ten points per validation (out_of_time first), each point with a bar of
+        +-1.96 ``gap_standard_error``: a bar that reaches the diagonal (a perfectly calibrated
+        probability) is a gap that sampling alone explains. Both axes 0-100%.
     """
     known = [v for v in VALIDATION_LABELS if (calibration["validation"] == v).any()]
     others = sorted(set(calibration["validation"].dropna().astype(str)) - set(known))
@@ -1059,11 +1064,14 @@ def calibration_figure(calibration: pd.DataFrame) -> Figure:
     )
     for validation in known + others:
         rows = calibration.loc[calibration["validation"] == validation].sort_values("decile")
-        ax.plot(
+        ax.errorbar(
             rows["mean_predicted"].astype(float).to_numpy(),
             rows["observed_rate"].astype(float).to_numpy(),
+            yerr=SAMPLING_ERROR_Z * rows["gap_standard_error"].astype(float).to_numpy(),
             marker="o",
             linewidth=1.5,
+            elinewidth=1.0,
+            capsize=0,
             color=_VALIDATION_COLORS.get(validation),
             label=VALIDATION_LABELS.get(validation, validation),
         )
@@ -1813,9 +1821,11 @@ def backtest_sections(tables: ReportTables) -> list[Section]:
         rows = calibration.loc[calibration["validation"] == validation]
         gap = rows["observed_rate"].astype(float) - rows["mean_predicted"].astype(float)
         worst = gap.abs().idxmax()
+        outside = int((~rows["is_gap_within_sampling_error"].astype(bool)).sum())
         gaps.append(
             f"{validation} {100 * gap[worst]:+.1f} points in decile "
-            f"{int(rows.loc[worst, 'decile'])}"
+            f"{int(rows.loc[worst, 'decile'])}, {outside} of {len(rows)} deciles off by more "
+            "than sampling error"
         )
     figures.append(
         (
@@ -1828,7 +1838,10 @@ def backtest_sections(tables: ReportTables) -> list[Section]:
             "next_purchase_probability is trained one horizon before as_of_date, so its gap "
             "includes the change between two horizons; cross-validation: out-of-fold within the "
             "cutoff's horizon, the method without that change. Points below the diagonal promised "
-            "too much. Largest gap (observed minus predicted): " + "; ".join(gaps) + ".",
+            "too much. Each bar spans 1.96 standard errors of the decile's observed rate either "
+            "side: where it reaches the diagonal, sampling alone explains the gap (a calibrated "
+            "probability has about 1 decile in 20 off by chance). Largest gap (observed minus "
+            "predicted): " + "; ".join(gaps) + ".",
         )
     )
     sections += [
