@@ -49,7 +49,7 @@ def _published(warehouse: Path) -> tuple[int, int]:
 
 
 def _leftovers(warehouse: Path) -> list[Path]:
-    return sorted(warehouse.parent.glob(f".{warehouse.name}.build-*"))
+    return sorted(warehouse.parent.glob(f".{warehouse.name}.build*"))
 
 
 def test_success_publishes_and_leaves_no_work_folder(tmp_path: Path):
@@ -57,6 +57,33 @@ def test_success_publishes_and_leaves_no_work_folder(tmp_path: Path):
     assert build_and_publish(warehouse, build=_builder(1)) == 0
     assert _published(warehouse) == (1, ROWS)
     assert _leftovers(warehouse) == []
+
+
+def test_every_publish_builds_in_the_same_folder_so_dbt_can_parse_partially(tmp_path: Path):
+    # dbt re-parses the whole project when its profile changes, and the profile holds the work
+    # file's path: one folder per warehouse (the lock makes it the running publish's own).
+    warehouse = tmp_path / "segments.duckdb"
+    seen = []
+
+    def build(work: Path):
+        seen.append(work)
+        return _builder(len(seen))(work)
+
+    assert build_and_publish(warehouse, build=build) == 0
+    assert build_and_publish(warehouse, build=build) == 0
+    assert seen[0] == seen[1] == work_folder_for(warehouse) / warehouse.name
+    assert _published(warehouse) == (2, ROWS)
+
+
+def test_work_folders_of_older_versions_are_removed(tmp_path: Path, capsys):
+    warehouse = tmp_path / "segments.duckdb"
+    assert build_and_publish(warehouse, build=_builder(1)) == 0
+    legacy = tmp_path / ".segments.duckdb.build-4242"
+    legacy.mkdir()
+    (legacy / "segments.duckdb").write_bytes(b"half a database")
+    assert build_and_publish(warehouse, build=_builder(2)) == 0
+    assert not legacy.exists() and _leftovers(warehouse) == []
+    assert "removed " in capsys.readouterr().out
 
 
 def test_failure_keeps_the_published_warehouse(tmp_path: Path):
@@ -175,7 +202,7 @@ def test_a_killed_publish_leaves_nothing_the_next_one_does_not_clean(tmp_path: P
     time.sleep(0.5)
     victim.send_signal(signal.SIGKILL)
     victim.wait(timeout=30)
-    assert [p.name for p in _leftovers(warehouse)] == [work_folder_for(warehouse, victim.pid).name]
+    assert [p.name for p in _leftovers(warehouse)] == [work_folder_for(warehouse).name]
     assert _published(warehouse) == (1, ROWS)
     assert build_and_publish(warehouse, build=_builder(3)) == 0
     assert _leftovers(warehouse) == []
