@@ -302,3 +302,30 @@ def test_the_sql_calibration_deciles_are_the_librarys(default_build: DbtRun, val
     # On the default data some deciles are off by more than sampling error and some are not
     # (README): both verdicts occur, so the comparison tests both.
     assert 0 < sum(verdicts) < len(verdicts)
+
+
+def test_each_customer_says_whether_they_meet_their_persona(default_build: DbtRun):
+    # dim_customer_segments.meets_persona_conditions, computed in SQL, against the conditions
+    # evaluated here on fct_customer_rfm with the published thresholds.
+    conditions = default_build.query("select * from main.cluster_persona_conditions")
+    members = _members_with_measures(default_build)
+    verdicts = default_build.query(
+        "select customer_id, persona_key, cluster_id, is_fallback_persona,"
+        " meets_persona_conditions from main.dim_customer_segments"
+    )
+    expected = pd.Series(True, index=members["customer_id"].to_numpy())
+    for condition in conditions.itertuples():
+        own = (members["persona_key"] == condition.persona_key).to_numpy()
+        met = OPERATORS[condition.operator](members[condition.measure], condition.threshold)
+        expected[own] &= met.to_numpy()[own]
+    named = verdicts.loc[verdicts["cluster_id"].notna() & ~verdicts["is_fallback_persona"]]
+    found = named.set_index("customer_id")["meets_persona_conditions"].astype(bool)
+    pd.testing.assert_series_equal(
+        found.sort_index(), expected.loc[found.index].sort_index(), check_names=False
+    )
+    # Most members of a named cluster meet its persona, not all: the column is worth having.
+    assert 0.5 <= found.mean() < 1
+    fallback = verdicts.loc[verdicts["is_fallback_persona"].astype(bool)]
+    assert fallback["meets_persona_conditions"].isna().all()
+    rule = verdicts.loc[verdicts["cluster_id"].isna()]
+    assert len(rule) > 0 and rule["meets_persona_conditions"].astype(bool).all()
