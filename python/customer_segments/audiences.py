@@ -8,9 +8,12 @@ last two snapshots of the history. Written to ``<out>/audiences/``:
 * ``downgrade_<from>_to_<to>.csv`` (and ``.parquet``): the customers of one downgrade move
   (for example ``downgrade_high_value_to_at_risk.csv``, the win-back list).
 
-Every file has a header row and the columns of :data:`AUDIENCE_COLUMNS` (``next_purchase_probability``
-only when the warehouse has it), plain CSV in UTF-8, customers sorted by net revenue, highest
-first. The folder is written whole beside the old one and swapped in, so a reader never finds a
+Every file has a header row and the columns of :data:`AUDIENCE_COLUMNS` (``meets_persona_conditions``
+and ``next_purchase_probability`` only when the warehouse has them), plain CSV in UTF-8, customers
+sorted by net revenue, highest first. A persona's list holds every member of its cluster, as the
+marts do; ``meets_persona_conditions`` marks the members who meet the persona's conditions
+themselves (a cluster is named when most of them do), for a list that keeps the name's promise
+to the letter. The folder is written whole beside the old one and swapped in, so a reader never finds a
 mix of two builds' lists, and a persona that no longer exists leaves no stale file behind.
 """
 
@@ -31,6 +34,7 @@ AUDIENCE_COLUMNS: tuple[str, ...] = (
     "country",
     "persona_key",
     "persona_name",
+    "meets_persona_conditions",
     "moved_from_persona",
     "is_downgrade",
     "monetary",
@@ -53,7 +57,7 @@ def audience_frames(customers: pd.DataFrame, movements: pd.DataFrame) -> dict[st
     customers : pandas.DataFrame
         ``dim_customer_segments``: one row per customer with ``customer_id``, ``country``,
         ``persona_key``, ``persona_name``, ``monetary``, ``recency_days`` and, when present,
-        ``next_purchase_probability``.
+        ``meets_persona_conditions`` and ``next_purchase_probability``.
     movements : pandas.DataFrame
         ``fct_segment_movements_latest``: ``customer_id``, ``from_persona``, ``to_persona``,
         ``is_downgrade``, one row per customer whose persona changed in the last period.
