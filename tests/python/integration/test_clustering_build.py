@@ -45,6 +45,17 @@ def _members_with_measures(run: DbtRun) -> pd.DataFrame:
     return members
 
 
+def _meets_own_persona(members: pd.DataFrame, conditions: pd.DataFrame) -> pd.Series:
+    """Per member (index of ``members``), whether they meet every published condition of their
+    own persona (cluster_persona_conditions); a fallback persona has none, so True."""
+    meets = pd.Series(True, index=members.index)
+    for condition in conditions.itertuples():
+        own = members["persona_key"] == condition.persona_key
+        met = OPERATORS[condition.operator](members[condition.measure], condition.threshold)
+        meets &= ~own | met
+    return meets
+
+
 def test_every_named_cluster_mostly_meets_the_conditions_of_its_name(default_build: DbtRun):
     # Issue 11: "every persona's members meet its conditions". Each condition's threshold as
     # of as_of_date is published (cluster_persona_conditions); a cluster carries a persona's
@@ -54,14 +65,10 @@ def test_every_named_cluster_mostly_meets_the_conditions_of_its_name(default_bui
     members = _members_with_measures(default_build)
     named = centroids.loc[~centroids["is_fallback"]]
     assert len(named) >= 3
+    meets = _meets_own_persona(members, conditions)
     for cluster in named.itertuples():
         own = members.loc[members["cluster_id"] == cluster.cluster_id]
-        meets = pd.Series(True, index=own.index)
-        for condition in conditions.loc[
-            conditions["persona_key"] == cluster.persona_key
-        ].itertuples():
-            meets &= OPERATORS[condition.operator](own[condition.measure], condition.threshold)
-        share = float(meets.mean())
+        share = float(meets.loc[own.index].mean())
         assert share >= MIN_SHARE, (cluster.persona_key, share)
         assert abs(share - cluster.share_meeting_conditions) < 1e-9, cluster.persona_key
         assert len(own) == cluster.customer_count
@@ -313,11 +320,7 @@ def test_each_customer_says_whether_they_meet_their_persona(default_build: DbtRu
         "select customer_id, persona_key, cluster_id, is_fallback_persona,"
         " meets_persona_conditions from main.dim_customer_segments"
     )
-    expected = pd.Series(True, index=members["customer_id"].to_numpy())
-    for condition in conditions.itertuples():
-        own = (members["persona_key"] == condition.persona_key).to_numpy()
-        met = OPERATORS[condition.operator](members[condition.measure], condition.threshold)
-        expected[own] &= met.to_numpy()[own]
+    expected = _meets_own_persona(members, conditions).set_axis(members["customer_id"])
     named = verdicts.loc[verdicts["cluster_id"].notna() & ~verdicts["is_fallback_persona"]]
     found = named.set_index("customer_id")["meets_persona_conditions"].astype(bool)
     pd.testing.assert_series_equal(
