@@ -135,6 +135,40 @@ def _with_added_line(lines: list[str], column: int, value: str) -> bytes:
     return _write([*rows, added])
 
 
+RETURNS_ONLY_CUSTOMER = 99999
+
+
+def _customer_with_only_returns(lines: list[str]) -> bytes:
+    """The file plus a customer whose one line returns an item bought before the file began."""
+    from .independent_cleaning import classify, read_raw
+
+    raw = read_raw(pd.io.common.StringIO("\n".join(lines)))
+    first_purchase = classify(raw).index[classify(raw)["outcome"] == "purchase"][0]
+    rows = _rows(lines)
+    returned = list(rows[first_purchase])
+    returned[0], returned[3], returned[6] = "C599998", "-1", str(RETURNS_ONLY_CUSTOMER)
+    return _write([*rows, returned])
+
+
+def _returns_only_customer_is_no_purchase(run: DbtRun, good: DbtRun) -> None:
+    """Every data test passed (the build is green); the customer is listed as no_purchase, with
+    no purchase to measure, and the RFM mart leaves them out."""
+    customer = run.query(
+        "select persona_key, frequency, monetary, meets_persona_conditions"
+        f" from main.dim_customer_segments where customer_id = {RETURNS_ONLY_CUSTOMER}"
+    )
+    assert len(customer) == 1
+    assert customer["persona_key"].iloc[0] == "no_purchase"
+    assert customer["frequency"].iloc[0] == 0
+    assert float(customer["monetary"].iloc[0]) < 0
+    assert bool(customer["meets_persona_conditions"].iloc[0])
+    rfm = run.query(
+        f"select count(*) as n from main.fct_customer_rfm where customer_id = {RETURNS_ONLY_CUSTOMER}"
+    )
+    assert rfm["n"].iloc[0] == 0
+    pd.testing.assert_frame_equal(_rfm(run), _rfm(good))
+
+
 # What an excluded line could change: the audit's counts and every customer's RFM and persona.
 EXCLUDED_LINE_MARTS = ("+fct_order_line_audit", "+fct_customer_rfm", "+dim_customer_segments")
 
@@ -208,6 +242,12 @@ def _long_description(run: DbtRun, good: DbtRun) -> None:
 
 CASES = [
     Case("empty_file", lambda lines: b"", says=("is empty",)),
+    Case(
+        "customer_with_only_returns",
+        _customer_with_only_returns,
+        outcome="builds",
+        check=_returns_only_customer_is_no_purchase,
+    ),
     Case(
         "folder_instead_of_file",
         lambda lines: _latin1(lines),
