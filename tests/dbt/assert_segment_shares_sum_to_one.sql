@@ -24,7 +24,10 @@ totals as (
     union all
     select
         'dim_customer_segments customers with a purchase / fct_customer_rfm customers' as total,
-        (select count(*) from {{ ref('dim_customer_segments') }} where frequency > 0) * 1.0
+        (
+            select count(*) from {{ ref('dim_customer_segments') }}
+            where frequency > 0
+        ) * 1.0
         / (select count(*) from {{ ref('fct_customer_rfm') }}) as value
 
 )
