@@ -4,9 +4,9 @@ Run from the project folder after ``make build`` (not collected by pytest)::
 
     .venv/bin/python tests/python/evaluate_k_sensitivity.py [segments.duckdb]
 
-Reads the inputs of ``int_cluster_k_evaluation`` from a built warehouse and runs the same
-library call (``customer_segments.clustering.build_k_evaluation``) on them as built, then nine
-times with one more customer: a copy, under a new id, of one of nine customers spread over the
+Reads the inputs of ``int_cluster_k_evaluation`` from a built warehouse and runs that dbt
+Python model's own code on them (as the Spark runner does): as built, then nine times with one
+more customer: a copy, under a new id, of one of nine customers spread over the
 base. Prints each run's chosen k and, per candidate k, the range of the two figures the rule
 reads (label stability and backtest AUC) over the ten runs. Markdown on stdout.
 """
@@ -19,41 +19,31 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from customer_segments.clustering import build_k_evaluation
-from customer_segments.settings import SegmentationSettings, snapshot_customers
+from customer_segments.spark_runner import PythonModelContext, run_python_model
 
+PROJECT = Path(__file__).resolve().parents[2]
+MODEL = PROJECT / "models" / "intermediate" / "segmentation" / "int_cluster_k_evaluation.py"
+# The model's refs and where the built warehouse holds them.
+RELATIONS = {
+    "int_segmentation_settings": "main_intermediate.int_segmentation_settings",
+    "int_customer_purchase_snapshots": "main_intermediate.int_customer_purchase_snapshots",
+    "cluster_feature_transform": "main.cluster_feature_transform",
+    "cluster_personas": "main_reference.cluster_personas",
+}
 RUNS_WITH_ONE_MORE = 9
 
 
 def main(argv: list[str]) -> int:
     warehouse = Path(argv[0] if argv else "segments.duckdb")
     with duckdb.connect(str(warehouse), read_only=True) as con:
-
-        def table(name: str) -> pd.DataFrame:
-            return con.sql(f"select * from {name}").df()
-
-        settings = SegmentationSettings.from_table(
-            table("main_intermediate.int_segmentation_settings")
-        )
-        snapshots = table("main_intermediate.int_customer_purchase_snapshots")
-        transform = table("main.cluster_feature_transform")
-        personas = table("main_reference.cluster_personas")
+        tables = {name: con.sql(f"select * from {rel}").df() for name, rel in RELATIONS.items()}
+    snapshots = tables["int_customer_purchase_snapshots"]
 
     def evaluate(snaps: pd.DataFrame) -> pd.DataFrame:
-        return build_k_evaluation(
-            snapshot_customers(snaps, "as_of_date"),
-            transform,
-            personas,
-            k=settings.k,
-            k_min=settings.k_min,
-            k_max=settings.k_max,
-            backtest_rfm=snapshot_customers(snaps, "backtest_cutoff"),
-            random_state=settings.random_state,
-            n_init=settings.n_init,
-            min_customers=settings.min_customers,
-            settings=settings.persona,
-            min_share_meeting_conditions=settings.min_share_meeting_conditions,
-        )
+        """The dbt model's own code, on these snapshots."""
+        refs = {**tables, "int_customer_purchase_snapshots": snaps}
+        context = PythonModelContext(lambda name: refs[name].copy())
+        return run_python_model(MODEL.read_text(), str(MODEL), context)
 
     ids = snapshots["customer_id"].drop_duplicates().sort_values().to_numpy()
     step = max(1, len(ids) // RUNS_WITH_ONE_MORE)
