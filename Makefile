@@ -11,11 +11,12 @@ WAREHOUSE ?= $(or $(SEGMENTS_DUCKDB_PATH),segments.duckdb)
 .PHONY: build build-spark test test-spark test-fast lint install spark-install data report export docs clean
 
 ## build: generate the default data if missing; dbt build into a work file, published atomically
-## when every model and test passed; then the report and the Parquet copies
+## when every model and test passed; then the Parquet copies and CRM audiences, then the report
+## (exports first: the audiences a CRM reads must never lag the warehouse because of a figure)
 build: install data
 	$(BIN)/python -m customer_segments.publish --warehouse $(WAREHOUSE)
-	$(BIN)/python -m customer_segments.report --duckdb $(WAREHOUSE) --out reports/segments.html
 	$(BIN)/python -m customer_segments.export --duckdb $(WAREHOUSE) --out exports
+	$(BIN)/python -m customer_segments.report --duckdb $(WAREHOUSE) --out reports/segments.html
 
 ## build-spark: the same job on a local Spark session (target `spark`, docs/spark.md): every
 ## model, seed and data test, the dbt Python models in-process, then the Parquet copies in exports/

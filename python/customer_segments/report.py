@@ -642,8 +642,9 @@ def snake_plot_values(customers: pd.DataFrame) -> pd.DataFrame:
     """Mean standardised log recency, frequency and monetary per persona.
 
     Each of ``log1p(recency_days)``, ``log1p(frequency)`` and ``log1p(max(monetary, 0))`` is
-    standardised over all customers (mean 0, population standard deviation 1; a constant
-    feature gives 0), then averaged per persona.
+    standardised over all customers with a purchase (mean 0, population standard deviation 1; a
+    constant feature gives 0), then averaged per persona. Customers without one (the rule
+    persona ``no_purchase``: only returns) have no recency and are left out.
 
     Parameters
     ----------
@@ -656,6 +657,7 @@ def snake_plot_values(customers: pd.DataFrame) -> pd.DataFrame:
     pandas.DataFrame
         Index ``persona_key``, columns ``recency_days``, ``frequency``, ``monetary`` (z-units).
     """
+    customers = customers.loc[customers["recency_days"].notna()]
     logs = pd.DataFrame(
         {
             "recency_days": np.log1p(customers["recency_days"].astype(float).clip(lower=0)),
@@ -733,7 +735,8 @@ def recency_monetary_figure(
     """Recency against net revenue per customer, on log scales, coloured by persona.
 
     Net revenue below 1 (zero or negative after returns) and recency below 1 day are drawn at 1,
-    so that both log scales are defined. More than ``max_points`` customers are sampled with
+    so that both log scales are defined. Customers without a purchase (``no_purchase``) have no
+    recency and are not drawn. More than ``max_points`` customers are sampled with
     :func:`sample_customers`.
 
     Parameters
@@ -754,7 +757,7 @@ def recency_monetary_figure(
     -------
     matplotlib.figure.Figure
     """
-    shown = sample_customers(customers, max_points, seed)
+    shown = sample_customers(customers.loc[customers["recency_days"].notna()], max_points, seed)
     keys = shown["persona_key"].astype(str)
     order = [k for k in (order or sorted(keys.unique())) if (keys == k).any()]
     colors = persona_colors(order)
@@ -791,7 +794,8 @@ def rfm_grid_counts(
     Parameters
     ----------
     customers : pandas.DataFrame
-        ``dim_customer_segments`` with ``recency_score`` and ``frequency_score`` (1-5).
+        ``dim_customer_segments`` with ``recency_score`` and ``frequency_score`` (1-5; NULL for
+        a customer without a purchase, who is not counted).
     rfm_grid : pandas.DataFrame
         The ``rfm_segment_grid`` seed: ``recency_score``, ``frequency_score``,
         ``rfm_segment_key``.
@@ -806,10 +810,10 @@ def rfm_grid_counts(
     """
     scores = range(1, 6)
     cells = pd.MultiIndex.from_product([scores, scores], names=["recency_score", "frequency_score"])
+    # Customers without a purchase (no_purchase: only returns) have no scores and no cell.
+    scored = customers.dropna(subset=["recency_score", "frequency_score"])
     counts = (
-        customers.groupby(
-            [customers["recency_score"].astype(int), customers["frequency_score"].astype(int)]
-        )
+        scored.groupby([scored["recency_score"].astype(int), scored["frequency_score"].astype(int)])
         .size()
         .reindex(cells, fill_value=0)
         .rename("customer_count")
@@ -1507,14 +1511,22 @@ def figure_sections(
     names = _persona_names(tables.summary)
     customers = tables.customers
     chosen = _chosen_row(tables.k_evaluation)
-    n = len(customers)
+    # Customers without a purchase (no_purchase) have no recency: not on the scatter.
+    bought = customers.loc[customers["recency_days"].notna()]
+    n = len(bought)
     shown = min(n, max_points)
-    clipped = int((customers["monetary"].astype(float) < 1).sum())
+    clipped = int((bought["monetary"].astype(float) < 1).sum())
     sample_note = (
-        f"All {n:,} customers are drawn."
+        f"All {n:,} customers with a purchase are drawn."
         if shown == n
-        else f"A reproducible random sample of {shown:,} of the {n:,} customers is drawn."
+        else f"A reproducible random sample of {shown:,} of the {n:,} customers with a purchase "
+        "is drawn."
     )
+    if len(customers) > n:
+        sample_note += (
+            f" {len(customers) - n:,} customer(s) with only returns (no_purchase) have no "
+            "recency and are not drawn."
+        )
     specs = [
         (
             "fig-k-selection",
@@ -1536,8 +1548,9 @@ def figure_sections(
             "Snake plot of the personas",
             snake_plot_figure(customers, names, order),
             "Computed from dim_customer_segments: log1p(recency_days), log1p(frequency) and "
-            "log1p(max(monetary, 0)) are each standardised over all customers (mean 0, sd 1), then "
-            "averaged per persona. High recency means the last purchase was long ago.",
+            "log1p(max(monetary, 0)) are each standardised over all customers with a purchase "
+            "(mean 0, sd 1), then averaged per persona. High recency means the last purchase was "
+            "long ago.",
         ),
         (
             "fig-recency-monetary",

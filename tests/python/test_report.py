@@ -154,7 +154,22 @@ def synthetic_customers(n_per: int = 125, seed: int = 3) -> pd.DataFrame:
     customers["first_purchase_date"] = AS_OF - pd.to_timedelta(customers["tenure_days"], unit="D")
     customers["last_purchase_date"] = AS_OF - pd.to_timedelta(customers["recency_days"], unit="D")
     customers["as_of_date"] = AS_OF
-    return customers
+    # A customer whose only line returns an item bought before the data (persona no_purchase):
+    # no purchase, so no recency, tenure, scores or classic segment, as the mart has them.
+    no_purchase = {
+        "customer_id": int(customers["customer_id"].max()) + 1,
+        "country": "United Kingdom",
+        "persona_key": "no_purchase",
+        "persona_name": "No purchase",
+        "persona_description": "Only returns before the as-of date, no purchase.",
+        "persona_recommended_action": "Nothing to target.",
+        "frequency": 0,
+        "monetary": -5.1,
+        "gross_revenue": 0.0,
+        "returned_revenue": 5.1,
+        "as_of_date": AS_OF,
+    }
+    return pd.concat([customers, pd.DataFrame([no_purchase])], ignore_index=True)
 
 
 def k_evaluation(chosen: int = 4) -> pd.DataFrame:
@@ -576,10 +591,11 @@ def test_writes_one_html_file_with_every_figure_and_the_persona_table(report):
         assert page.count(f'<figure id="{figure_id}">') == 1
     assert page.count('<table id="persona-table">') == 1
     table = page.split('<table id="persona-table">')[1].split("</table>")[0]
-    assert table.count("<tr>") == 1 + len(PERSONAS)  # header row + one per persona
+    # header row + one per persona, the no_purchase rule persona included
+    assert table.count("<tr>") == 1 + len(PERSONAS) + 1
     # Rows (like every legend) run from the largest net revenue down.
     keys = re.findall(r'<td class="key">([^<]*)</td>', table)
-    assert keys[0] == "high_value" and sorted(keys) == sorted(PERSONAS)
+    assert keys[0] == "high_value" and sorted(keys) == sorted([*PERSONAS, "no_purchase"])
     revenue = synthetic_customers().groupby("persona_key")["monetary"].sum()
     assert keys == revenue.sort_values(ascending=False).index.tolist()
 
@@ -650,7 +666,7 @@ def test_persona_texts_appear_escaped(report):
 def test_header_and_captions_carry_the_warehouse_facts(report, warehouse):
     _, page = report
     assert "<dt>As of</dt><dd>2011-12-10</dd>" in page
-    assert "<dt>Customers</dt><dd>500</dd>" in page
+    assert "<dt>Customers</dt><dd>501</dd>" in page  # the no_purchase customer included
     assert "<dt>Chosen k</dt><dd>4</dd>" in page
     assert "<dt>Backtest</dt><dd>cutoff 2011-09-11, 90-day horizon</dd>" in page
     assert "<dt>History</dt><dd>3 snapshot dates, 2011-10-01 to 2011-12-10</dd>" in page
@@ -662,8 +678,9 @@ def test_header_and_captions_carry_the_warehouse_facts(report, warehouse):
         below = connection.execute(
             "select count(*) from segments.main.dim_customer_segments where monetary < 1"
         ).fetchall()[0][0]
-    assert below == 2
+    assert below == 3  # ... and the no_purchase customer, who has no recency and is not drawn
     assert "(2 of 500 customers have net revenue below 1" in page
+    assert "1 customer(s) with only returns (no_purchase) have no recency" in page
 
 
 def test_same_warehouse_gives_identical_bytes_and_is_left_untouched(warehouse, report, tmp_path):
@@ -740,8 +757,9 @@ def test_a_missing_file_says_to_build_first(tmp_path, capsys):
 
 
 def test_snake_plot_values_standardise_over_all_customers(tables):
-    customers = tables.customers
-    values = snake_plot_values(customers)
+    values = snake_plot_values(tables.customers)
+    # Over the customers with a purchase: the no_purchase customer has no recency.
+    customers = tables.customers.loc[tables.customers["recency_days"].notna()]
     assert sorted(values.index) == sorted(PERSONAS)
     # Standardised over all customers: the count-weighted mean of the persona means is 0.
     counts = customers["persona_key"].value_counts().reindex(values.index)
@@ -774,7 +792,10 @@ def test_snake_plot_treats_negative_net_revenue_as_zero():
 def test_rfm_grid_counts_cover_the_25_cells(tables):
     cells = rfm_grid_counts(tables.customers, tables.rfm_grid, tables.rfm_segments)
     assert len(cells) == 25
-    assert cells["customer_count"].sum() == len(tables.customers)
+    # Every customer with a purchase has a cell; the no_purchase customer has no scores.
+    scored = tables.customers["recency_score"].notna()
+    assert (~scored).sum() == 1
+    assert cells["customer_count"].sum() == scored.sum()
     customers = tables.customers
     by_hand = ((customers["recency_score"] == 5) & (customers["frequency_score"] == 5)).sum()
     cell = cells.set_index(["recency_score", "frequency_score"])
@@ -810,6 +831,7 @@ def test_segment_sizes_bars_are_the_shares(tables):
 def test_scatter_samples_reproducibly_and_clips_to_one(tables):
     customers = tables.customers
     names = dict(zip(tables.summary["persona_key"], tables.summary["persona_name"], strict=True))
+    bought = customers.loc[customers["recency_days"].notna()]  # no_purchase is not drawn
     sample = sample_customers(customers, 100, seed=0)
     shuffled = sample_customers(customers.sample(frac=1.0, random_state=7), 100, seed=0)
     assert len(sample) == 100
@@ -823,10 +845,12 @@ def test_scatter_samples_reproducibly_and_clips_to_one(tables):
             for c in recency_monetary_figure(customers, names).get_axes()[0].collections
         ]
     )
-    assert len(full) == len(customers)
+    assert len(full) == len(bought) == len(customers) - 1
     assert full[:, 1].min() == 1.0  # the zero and negative net revenues, drawn at 1
     assert ax.get_xscale() == "log" and ax.get_yscale() == "log"
-    assert {t.get_text() for t in ax.get_legend().get_texts()} == set(names.values())
+    drawn = {names[k] for k in bought["persona_key"].unique()}
+    assert {t.get_text() for t in ax.get_legend().get_texts()} == drawn
+    assert "No purchase" not in drawn
 
 
 def test_table_section_formats_each_column_in_frame_order():
