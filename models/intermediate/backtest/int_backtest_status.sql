@@ -4,7 +4,10 @@
     prediction_horizon_days), whose customers are compared with what they did up to as_of_date,
     and a kept line before the training cutoff one horizon earlier, where the purchase
     probability it judges is trained. It also needs cluster_min_customers customers to cluster
-    at the cutoff, and, in each of the two horizons that follow the cutoffs, some customers who
+    at the cutoff, as many customers with a purchase before the training cutoff to train the
+    probability on (a log just over two horizons long has only its first days' customers there,
+    and a model fitted on a dozen of them is worse than none), and, in each of the two horizons
+    that follow the cutoffs, some customers who
     bought and some who did not: an as_of_date after the end of the data leaves the last horizon
     without a buyer, and nothing can be told apart there.
 -#}
@@ -40,6 +43,14 @@ cutoff_customers as (
         sum(case when {{ rule_persona_key() }} is null then 1 else 0 end) as clustered_customers
     from snapshots
     where snapshot_role = 'backtest_cutoff'
+
+),
+
+training_customers as (
+
+    select sum(case when has_purchase then 1 else 0 end) as customers
+    from snapshots
+    where snapshot_role = 'training_cutoff'
 
 ),
 
@@ -103,6 +114,20 @@ final as (
                         "' customers to cluster at the cutoff, fewer than "
                             ~ "cluster_min_customers = " ~ min_customers ~ "'",
                     ]) }}
+                when coalesce(training_customers.customers, 0) < {{ min_customers }}
+                    then {{ dbt.concat([
+                        "'only '",
+                        dbt.safe_cast('coalesce(training_customers.customers, 0)', string_type()),
+                        "' customers with a purchase before the training cutoff '",
+                        dbt.safe_cast(
+                            "cast(" ~ dbt.dateadd('day', -2 * horizon_days, 'as_of.as_of_date')
+                                ~ " as date)",
+                            string_type(),
+                        ),
+                        "' (two horizons of " ~ horizon_days ~ " days before as_of_date), "
+                            ~ "fewer than cluster_min_customers = " ~ min_customers
+                            ~ ": too few to train the purchase probability on'",
+                    ]) }}
                 when one_sided_horizon.reason is not null then one_sided_horizon.reason
             end as {{ string_type() }}
         ) as not_computed_reason
@@ -110,6 +135,7 @@ final as (
     from as_of
     cross join first_invoice
     cross join cutoff_customers
+    cross join training_customers
     cross join one_sided_horizon
 
 )

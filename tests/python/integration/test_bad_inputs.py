@@ -150,6 +150,29 @@ def _customer_with_only_returns(lines: list[str]) -> bytes:
     return _write([*rows, returned])
 
 
+def _last_184_days(lines: list[str]) -> bytes:
+    """The file's last 184 days: just over two 90-day horizons, so only the customers of its
+    first four days have a purchase before the training cutoff."""
+    rows = _rows(lines)
+    dates = pd.to_datetime([row[4] for row in rows], format="%m/%d/%Y %H:%M").normalize()
+    start = dates.max() + pd.Timedelta(days=1) - pd.Timedelta(days=184)
+    return _write([row for row, day in zip(rows, dates, strict=True) if day >= start])
+
+
+def _too_few_to_train_on(run: DbtRun, good: DbtRun) -> None:
+    """No backtest, saying why; no probability rather than one fitted on three customers."""
+    status = run.query("select is_computed, not_computed_reason from main.fct_backtest_summary")
+    assert len(status) == 1 and not status["is_computed"][0]
+    reason = status["not_computed_reason"][0]
+    assert "customers with a purchase before the training cutoff" in reason, reason
+    assert "fewer than cluster_min_customers = 20" in reason, reason
+    probabilities = run.query(
+        "select count(*) as customers, count(next_purchase_probability) as scored"
+        " from main.dim_customer_segments"
+    )
+    assert probabilities["customers"][0] > 0 and probabilities["scored"][0] == 0
+
+
 def _returns_only_customer_is_no_purchase(run: DbtRun, good: DbtRun) -> None:
     """Every data test passed (the build is green); the customer is listed as no_purchase, with
     no purchase to measure, and the RFM mart leaves them out."""
@@ -247,6 +270,13 @@ CASES = [
         _customer_with_only_returns,
         outcome="builds",
         check=_returns_only_customer_is_no_purchase,
+    ),
+    Case(
+        "log_just_over_two_horizons",
+        _last_184_days,
+        vars="{cluster_min_customers: 20}",
+        outcome="builds",
+        check=_too_few_to_train_on,
     ),
     Case(
         "folder_instead_of_file",
