@@ -141,8 +141,11 @@ final as (
 
         customer_clusters.distance_to_centroid,
         customer_clusters.margin_to_next_centroid,
-        cast(probabilities.next_purchase_probability as {{ double_type() }})
-            as next_purchase_probability,
+        -- No purchase before as_of_date (no_purchase: only returns): nothing to predict from.
+        cast(
+            case when customers.frequency > 0 then probabilities.next_purchase_probability end
+            as {{ double_type() }}
+        ) as next_purchase_probability,
         customers.recency_days,
         customers.tenure_days,
         customers.frequency,

@@ -177,11 +177,19 @@ def _returns_only_customer_is_no_purchase(run: DbtRun, good: DbtRun) -> None:
     """Every data test passed (the build is green); the customer is listed as no_purchase, with
     no purchase to measure, and the RFM mart leaves them out."""
     customer = run.query(
-        "select persona_key, frequency, monetary, meets_persona_conditions"
+        "select persona_key, frequency, monetary, meets_persona_conditions,"
+        " next_purchase_probability"
         f" from main.dim_customer_segments where customer_id = {RETURNS_ONLY_CUSTOMER}"
     )
     assert len(customer) == 1
     assert customer["persona_key"].iloc[0] == "no_purchase"
+    # Nothing to predict from: no probability, while the customers with a purchase have one.
+    assert pd.isna(customer["next_purchase_probability"].iloc[0])
+    scored = run.query(
+        "select count(next_purchase_probability) as n from main.dim_customer_segments"
+        " where frequency > 0"
+    )
+    assert scored["n"][0] > 0
     assert customer["frequency"].iloc[0] == 0
     assert float(customer["monetary"].iloc[0]) < 0
     assert bool(customer["meets_persona_conditions"].iloc[0])
