@@ -127,8 +127,13 @@ final as (
                 then cast(round(quantity * unit_price, 2) as numeric(18, 2))
         end as line_amount,
 
-        invoice_id like 'C%' or quantity < 0 as is_cancellation,
-        invoice_id like 'A%' as is_adjustment,
+        -- C and A invoices are a letter then the number (C536379, A563185): a store code such as
+        -- CHI-536365 or ATL-536365 in front of the number marks neither.
+        (
+            invoice_id like 'C%' and substring(invoice_id, 2, 1) between '0' and '9'
+        ) or quantity < 0 as is_cancellation,
+        invoice_id like 'A%' and substring(invoice_id, 2, 1) between '0' and '9'
+            as is_adjustment,
         has_implausible_value,
 
         invoiced_at

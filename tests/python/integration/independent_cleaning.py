@@ -87,14 +87,15 @@ def classify(raw: pd.DataFrame) -> pd.DataFrame:
     is_duplicate = lines.drop(columns="line_amount").duplicated(keep="first")
     code = lines["stock_code"].str.upper()
     is_non_product = code.isin(NON_PRODUCT_EXACT) | code.str.startswith(NON_PRODUCT_PREFIXES)
-    is_cancellation = lines["invoice_id"].str.startswith("C") | (lines["quantity"] < 0)
+    # A C or A invoice is the letter then its number (C536379), not a store code (CHI-536365).
+    is_cancellation = lines["invoice_id"].str.match(r"C\d") | (lines["quantity"] < 0)
     conditions = [
         (lines["quantity"].abs() > MAX_ABS_QUANTITY)
         | (lines["unit_price"].abs() > MAX_ABS_UNIT_PRICE),
         invalid_dates(lines["invoiced_at"]),
         lines["customer_id"].isna(),
         is_duplicate,
-        lines["invoice_id"].str.startswith("A"),
+        lines["invoice_id"].str.match(r"A\d"),
         is_non_product,
         lines["unit_price"] <= 0,
         lines["quantity"] == 0,

@@ -159,6 +159,15 @@ def _last_184_days(lines: list[str]) -> bytes:
     return _write([row for row, day in zip(rows, dates, strict=True) if day >= start])
 
 
+def _store_prefixed_invoices(lines: list[str]) -> bytes:
+    """Every invoice number behind a store code, CHI- or ATL- in turn (C536379 -> CHI-C536379):
+    only the letter then a digit marks a C (cancellation) or A (adjustment) invoice."""
+    rows = _rows(lines)
+    for row in rows:  # by the invoice's number, so that its lines keep one invoice
+        row[0] = ("CHI-" if int(re.sub(r"\D", "", row[0]) or 0) % 2 else "ATL-") + row[0]
+    return _write(rows)
+
+
 def _too_few_to_train_on(run: DbtRun, good: DbtRun) -> None:
     """No backtest, saying why; no probability rather than one fitted on three customers."""
     status = run.query("select is_computed, not_computed_reason from main.fct_backtest_summary")
@@ -279,6 +288,7 @@ CASES = [
         outcome="builds",
         check=_returns_only_customer_is_no_purchase,
     ),
+    Case("store_prefixed_invoice_numbers", _store_prefixed_invoices, outcome="same_rfm"),
     Case(
         "log_just_over_two_horizons",
         _last_184_days,
