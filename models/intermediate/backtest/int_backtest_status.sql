@@ -73,8 +73,9 @@ one_sided_horizon as (
             case
                 when buyers = 0 then {{ dbt.concat([
                     "'no customer of the '", "snapshot_role",
-                    "' snapshot bought in the " ~ horizon_days ~ " days after it (is as_of_date "
-                        ~ "after the end of the data?): nothing to tell buyers from non-buyers'",
+                    "' snapshot bought in the " ~ horizon_days ~ " days after it (customers who "
+                        ~ "do not come back, a horizon out of season, or an as_of_date after the "
+                        ~ "end of the data?): nothing to tell buyers from non-buyers'",
                 ]) }}
                 when buyers = customers then {{ dbt.concat([
                     "'every customer of the '", "snapshot_role",
