@@ -17,6 +17,7 @@
         {%- do raw_orders_max_days_after_build_setting() -%}
         {%- do raw_orders_max_days_outside_date_bulk_setting() -%}
         {%- do raw_orders_date_bulk_tail_share_setting() -%}
+        {%- do raw_orders_exclude_exact_duplicates_setting() -%}
         {%- do as_of_date_literal() -%}
         {%- do cluster_k_setting() -%}
         {%- do cluster_random_state_setting() -%}

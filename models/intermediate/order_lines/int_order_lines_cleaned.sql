@@ -86,6 +86,9 @@ duplicate_lines as (
     select raw_row_number
     from numbered_copies
     where copy_number > 1
+    {%- if not raw_orders_exclude_exact_duplicates_setting() %}
+        and false  -- raw_orders_exclude_exact_duplicates: false keeps every copy
+    {%- endif %}
 
 ),
 

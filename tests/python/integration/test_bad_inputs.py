@@ -168,6 +168,24 @@ def _store_prefixed_invoices(lines: list[str]) -> bytes:
     return _write(rows)
 
 
+def _copies_kept(run: DbtRun, good: DbtRun) -> None:
+    """raw_orders_exclude_exact_duplicates: false: no line is a duplicate, none is lost, and
+    the copies the default excludes count as sales (or meet the next rule)."""
+    audit = run.query("select outcome, line_count, revenue, is_kept from main.fct_order_line_audit")
+    base = good.query("select outcome, line_count, revenue, is_kept from main.fct_order_line_audit")
+    counts, base_counts = (
+        audit.set_index("outcome")["line_count"],
+        base.set_index("outcome")["line_count"],
+    )
+    assert base_counts["duplicate"] > 0 and counts["duplicate"] == 0
+    assert counts.sum() == base_counts.sum()
+    kept = audit.loc[audit["is_kept"], "line_count"].sum()
+    base_kept = base.loc[base["is_kept"], "line_count"].sum()
+    assert base_kept < kept <= base_kept + base_counts["duplicate"]
+    revenue = audit.loc[audit["is_kept"], "revenue"].astype(float).sum()
+    assert revenue > base.loc[base["is_kept"], "revenue"].astype(float).sum()
+
+
 def _too_few_to_train_on(run: DbtRun, good: DbtRun) -> None:
     """No backtest, saying why; no probability rather than one fitted on three customers."""
     status = run.query("select is_computed, not_computed_reason from main.fct_backtest_summary")
@@ -289,6 +307,20 @@ CASES = [
         check=_returns_only_customer_is_no_purchase,
     ),
     Case("store_prefixed_invoice_numbers", _store_prefixed_invoices, outcome="same_rfm"),
+    Case(
+        "exact_copies_kept_when_asked",
+        None,
+        vars="{raw_orders_exclude_exact_duplicates: false}",
+        outcome="builds",
+        check=_copies_kept,
+        select=("+fct_order_line_audit",),
+    ),
+    Case(
+        "exclude_duplicates_not_true_or_false",
+        None,
+        vars="{raw_orders_exclude_exact_duplicates: maybe}",
+        says=("raw_orders_exclude_exact_duplicates must be true", "got: maybe"),
+    ),
     Case(
         "log_just_over_two_horizons",
         _last_184_days,
