@@ -5,7 +5,8 @@
     (value at stake) and whether the move is a downgrade: to a persona of larger value_rank
     (seed cluster_personas: 1 = most valuable; a fallback cluster ranks like the first persona
     whose conditions it meets). A move from or to a persona without a rank, or a first purchase,
-    is not a downgrade. The audiences of downgrade moves are written from this table.
+    is not a downgrade. The audiences of downgrade moves are written from this table. Empty when
+    the history has no snapshot before as_of_date (history_months: 0).
 -#}
 
 {%- set stake_days = 365 -%}
@@ -57,7 +58,11 @@ moves as (
     left join segment_history as earlier
         on last_two_dates.from_snapshot_date = earlier.snapshot_date
             and later.customer_id = earlier.customer_id
-    where coalesce(earlier.persona_key, 'not_yet_customer') != later.persona_key
+    where
+        coalesce(earlier.persona_key, 'not_yet_customer') != later.persona_key
+        -- Without an earlier snapshot (history_months: 0, or an as_of_date in the data's first
+        -- month) there is no period and no move: the mart is empty.
+        and last_two_dates.from_snapshot_date is not null
 
 ),
 

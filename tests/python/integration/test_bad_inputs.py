@@ -186,6 +186,18 @@ def _copies_kept(run: DbtRun, good: DbtRun) -> None:
     assert revenue > base.loc[base["is_kept"], "revenue"].astype(float).sum()
 
 
+def _no_moves_without_history(run: DbtRun, good: DbtRun) -> None:
+    """history_months: 0: one snapshot date, so no period and no move (every customer was
+    listed as a move from not_yet_customer before)."""
+    dates = run.query(
+        "select count(distinct snapshot_date) as n from main.fct_customer_segment_history"
+    )
+    assert dates["n"][0] == 1
+    moves = run.query("select count(*) as n from main.fct_segment_movements_latest")
+    assert moves["n"][0] == 0
+    assert good.query("select count(*) as n from main.fct_segment_movements_latest")["n"][0] > 0
+
+
 def _too_few_to_train_on(run: DbtRun, good: DbtRun) -> None:
     """No backtest, saying why; no probability rather than one fitted on three customers."""
     status = run.query("select is_computed, not_computed_reason from main.fct_backtest_summary")
@@ -307,6 +319,14 @@ CASES = [
         check=_returns_only_customer_is_no_purchase,
     ),
     Case("store_prefixed_invoice_numbers", _store_prefixed_invoices, outcome="same_rfm"),
+    Case(
+        "no_history",
+        None,
+        vars="{history_months: 0}",
+        outcome="builds",
+        check=_no_moves_without_history,
+        select=("+fct_segment_movements_latest",),
+    ),
     Case(
         "exact_copies_kept_when_asked",
         None,
