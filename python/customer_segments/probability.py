@@ -72,6 +72,7 @@ __all__ = [
     "COMPARISON_COLUMNS",
     "FEATURE_COLUMNS",
     "MAX_TRAIN_CUSTOMERS",
+    "MIN_PUBLISHED_AUC",
     "PROBABILITY_COLUMNS",
     "build_purchase_probability",
     "choose_purchase_model",
@@ -82,6 +83,7 @@ __all__ = [
     "predict_purchase_probability",
     "purchase_features",
     "purchase_probabilities",
+    "ranks_better_than_chance",
 ]
 
 CANDIDATES: tuple[str, ...] = (
@@ -97,6 +99,9 @@ FEATURE_COLUMNS: tuple[str, ...] = (
     "log_tenure_days",
     "log_gaps_since_last_purchase",
 )
+# A chosen method whose backtest AUC is not above this ranks buyers no better than chance: its
+# probabilities are not published (ranks_better_than_chance).
+MIN_PUBLISHED_AUC = 0.5
 # Training uses a deterministic sample of at most this many customers (all are scored): the
 # cost stays bounded as the base grows (measured: 40,000 customers, 4 candidates, 2.5 s CPU).
 MAX_TRAIN_CUSTOMERS = 100_000
@@ -407,6 +412,29 @@ def compare_purchase_models(
     return pd.DataFrame(rows, columns=list(COMPARISON_COLUMNS)), predictions
 
 
+def ranks_better_than_chance(comparison: pd.DataFrame) -> bool:
+    """Whether the chosen method's backtest AUC is above :data:`MIN_PUBLISHED_AUC` (chance).
+
+    A method whose AUC is at or below 0.5 ranks next-period buyers no better than a coin, or
+    backwards (a training snapshot of two weeks of history, say): its probabilities are kept
+    as the backtest's evidence but not published as ``next_purchase_probability``.
+
+    Parameters
+    ----------
+    comparison : pandas.DataFrame
+        :func:`model_comparison_table` (``is_chosen`` and ``auc``) or
+        :func:`compare_purchase_models`' table (the highest AUC is the chosen one).
+    """
+    if comparison.empty:
+        return False
+    if "is_chosen" in comparison.columns:
+        chosen = comparison.loc[comparison["is_chosen"].astype(bool)]
+    else:
+        chosen = comparison.loc[[comparison["auc"].idxmax()]]
+    # NaN (no AUC) is not above chance either.
+    return len(chosen) == 1 and float(chosen["auc"].iloc[0]) > MIN_PUBLISHED_AUC
+
+
 def choose_purchase_model(comparison: pd.DataFrame) -> tuple[str, str]:
     """The method with the highest backtest AUC (ties: the first row), and why."""
     if comparison.empty:
@@ -421,6 +449,11 @@ def choose_purchase_model(comparison: pd.DataFrame) -> tuple[str, str]:
         f"decile(s) off by more than sampling error (mean predicted {best['mean_predicted']:.3f}, "
         f"observed {best['observed_rate']:.3f})"
     )
+    if not best["auc"] > MIN_PUBLISHED_AUC:
+        reason += (
+            f"; not published as next_purchase_probability: an AUC of {best['auc']:.3f} ranks "
+            "buyers no better than chance"
+        )
     return str(best["method"]), reason
 
 
@@ -506,6 +539,7 @@ def purchase_probabilities(
     random_state: int = 42,
     n_folds: int = 5,
     max_train_customers: int | None = MAX_TRAIN_CUSTOMERS,
+    production: bool = True,
 ) -> pd.DataFrame:
     """Every probability the chosen ``method`` gives, as one long table.
 
@@ -518,6 +552,9 @@ def purchase_probabilities(
     * ``backtest_cutoff``, ``cross_validation``: out-of-fold predictions on ``recent``
       (``n_folds`` stratified folds): the method's calibration without the drift between two
       horizons (a season, a change of trend), for comparison with ``out_of_time``.
+
+    ``production=False`` leaves out the ``as_of_date`` rows: the method ranked buyers no better
+    than chance in the backtest (:func:`ranks_better_than_chance`), so it is not published.
 
     Returns
     -------
@@ -537,10 +574,11 @@ def purchase_probabilities(
             }
         )
 
-    production = fit_purchase_model(recent, method, random_state, max_train_customers)
-    frames.append(
-        rows("as_of_date", "production", current, predict_purchase_probability(production, current))
-    )
+    if production:
+        model = fit_purchase_model(recent, method, random_state, max_train_customers)
+        frames.append(
+            rows("as_of_date", "production", current, predict_purchase_probability(model, current))
+        )
     _, cross_validated = compare_purchase_models(
         None,
         recent,

@@ -17,8 +17,11 @@ from customer_segments.probability import (
     compare_purchase_models,
     fit_purchase_model,
     make_purchase_model,
+    model_comparison_table,
     predict_purchase_probability,
     purchase_features,
+    purchase_probabilities,
+    ranks_better_than_chance,
 )
 
 
@@ -155,6 +158,30 @@ def test_the_choice_says_why():
     assert reason.startswith("gradient_boosting: highest out-of-time AUC 0.830 of 3 candidates")
     assert "the R+F+M score has 0.740" in reason
     assert "2 decile(s) off by more than sampling error" in reason
+
+
+def test_a_method_no_better_than_chance_is_not_published(snaps):
+    # The steady shop's backtest ranks buyers well: published.
+    comparison = model_comparison_table(snaps["earlier"], snaps["recent"])
+    assert ranks_better_than_chance(comparison)
+    # Trained on outcomes turned upside down, every candidate ranks buyers backwards.
+    flipped = snaps["earlier"].assign(
+        has_next_period_purchase=~snaps["earlier"]["has_next_period_purchase"]
+    )
+    backwards = model_comparison_table(flipped, snaps["recent"])
+    chosen = backwards.loc[backwards["is_chosen"]].iloc[0]
+    assert chosen["auc"] < 0.5
+    assert not ranks_better_than_chance(backwards)
+    assert "not published as next_purchase_probability" in chosen["reason"]
+    assert "no better than chance" in chosen["reason"]
+    # ... so the probabilities keep the backtest's evidence and leave out production.
+    table = purchase_probabilities(
+        snaps["current"], snaps["recent"], flipped, chosen["method"], production=False
+    )
+    assert set(table["validation"]) == {"out_of_time", "cross_validation"}
+    assert not (table["snapshot_role"] == "as_of_date").any()
+    published = purchase_probabilities(snaps["current"], snaps["recent"], flipped, chosen["method"])
+    assert (published["snapshot_role"] == "as_of_date").sum() == len(snaps["current"])
 
 
 def test_a_snapshot_without_both_outcomes_is_refused(snaps):

@@ -2,12 +2,17 @@
 and for the cutoff's customers out of time and cross-validated (the backtest's evidence).
 
 Thin adapter over customer_segments.probability.purchase_probabilities. Empty when the build has
-no backtest: the method is chosen by it.
+no backtest: the method is chosen by it. Without the as_of_date rows when the chosen method's
+backtest AUC is not above 0.5 (it ranks buyers no better than chance: not published).
 """
 
 import pandas as pd
 
-from customer_segments.probability import PROBABILITY_COLUMNS, purchase_probabilities
+from customer_segments.probability import (
+    PROBABILITY_COLUMNS,
+    purchase_probabilities,
+    ranks_better_than_chance,
+)
 from customer_segments.settings import SegmentationSettings, snapshot_customers
 
 
@@ -34,4 +39,5 @@ def model(dbt, session):
         snapshot_customers(snapshots, "training_cutoff"),
         str(chosen.iloc[0]),
         random_state=settings.random_state,
+        production=ranks_better_than_chance(comparison),
     )

@@ -2,9 +2,11 @@
     Which method gives next_purchase_probability, and why: every candidate trained one horizon
     before the backtest's cutoff and judged on what the cutoff's customers did next (AUC, Brier
     score, log loss, mean prediction against the observed rate, largest decile gap). The chosen
-    one (is_chosen) is the highest AUC; the plain R+F+M score is a candidate, so the chosen
-    method never ranks below it. Empty when the build has no backtest (fct_backtest_summary
-    says why).
+    one (is_chosen) is the highest AUC; a logistic calibration of the R+F+M score is a
+    candidate, so the chosen method never ranks below that calibrated score (whose AUC is the
+    plain score's, or 1 minus it when the training horizon taught it a negative slope). A
+    chosen AUC at or below 0.5 is not published as next_purchase_probability (the reason says
+    so). Empty when the build has no backtest (fct_backtest_summary says why).
 -#}
 
 with
