@@ -8,12 +8,14 @@
     probability on (a log just over two horizons long has only its first days' customers there,
     and a model fitted on a dozen of them is worse than none), and, in each of the two horizons
     that follow the cutoffs, some customers who
-    bought and some who did not: an as_of_date after the end of the data leaves the last horizon
-    without a buyer, and nothing can be told apart there.
+    bought and some who did not. An as_of_date more than a week after the last kept line (more
+    than 8 days: the default as_of_date is the day after it) leaves the end of the last horizon
+    without data: no backtest then either.
 -#}
 
 {%- set horizon_days = prediction_horizon_days_setting() -%}
 {%- set min_customers = cluster_min_customers_setting() -%}
+{%- set max_days_after_data = 8 -%}
 
 with
 
@@ -31,7 +33,9 @@ snapshots as (
 
 first_invoice as (
 
-    select min(invoice_date) as first_invoice_date
+    select
+        min(invoice_date) as first_invoice_date,
+        max(invoice_date) as last_invoice_date
     from {{ ref('int_customer_invoices') }}
 
 ),
@@ -107,6 +111,24 @@ final as (
                             ~ " days (prediction_horizon_days) before as_of_date '",
                         dbt.safe_cast('as_of.as_of_date', string_type()),
                         "': nothing to train on and to compare with'",
+                    ]) }}
+                -- An as_of_date well after the data: the last horizon's end has no data, and
+                -- its customers would count as not buying there (a week without lines can be a
+                -- closed shop; more cannot be told from the end of the data).
+                when {{ dbt.datediff('first_invoice.last_invoice_date', 'as_of.as_of_date', 'day') }}
+                    > {{ max_days_after_data }}
+                    then {{ dbt.concat([
+                        "'as_of_date '",
+                        dbt.safe_cast('as_of.as_of_date', string_type()),
+                        "' is '",
+                        dbt.safe_cast(
+                            dbt.datediff('first_invoice.last_invoice_date', 'as_of.as_of_date', 'day'),
+                            string_type(),
+                        ),
+                        "' days after the last kept line ('",
+                        dbt.safe_cast('first_invoice.last_invoice_date', string_type()),
+                        "'): the horizon before it is not covered by the data, and its customers "
+                            ~ "would count as not buying there'",
                     ]) }}
                 when cutoff_customers.clustered_customers < {{ min_customers }}
                     then {{ dbt.concat([

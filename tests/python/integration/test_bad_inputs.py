@@ -297,10 +297,21 @@ def _future_as_of(run: DbtRun, good: DbtRun) -> None:
     )
     offset = (pd.Timestamp("2012-06-30") - pd.Timestamp(base["as_of_date"][0])).days
     assert (later["recency_days"] - base["recency_days"] == offset).all()
-    # Nobody bought after the end of the data: the backtest says so instead of failing.
+    # The last horizon runs past the end of the data: the backtest says so instead of failing.
+    _backtest_not_after_the_data(run, good)
+
+
+def _backtest_not_after_the_data(run: DbtRun, good: DbtRun) -> None:
+    """An as_of_date weeks after the data: no backtest, saying why, and no probability (the
+    backtest counted the weeks without data as weeks without purchases before)."""
     status = run.query("select is_computed, not_computed_reason from main.fct_backtest_summary")
     assert len(status) == 1 and not status["is_computed"][0]
-    assert "bought in the 90 days after it" in status["not_computed_reason"][0]
+    assert "days after the last kept line" in status["not_computed_reason"][0]
+    assert "not covered by the data" in status["not_computed_reason"][0]
+    scored = run.query(
+        "select count(next_purchase_probability) as n from main.dim_customer_segments"
+    )
+    assert scored["n"][0] == 0
 
 
 def _long_description(run: DbtRun, good: DbtRun) -> None:
@@ -729,6 +740,12 @@ CASES = [
         vars="{as_of_date: '2012-06-30'}",
         outcome="builds",
         check=_future_as_of,
+    ),
+    Case(
+        "as_of_date_weeks_after_the_data",
+        vars="{as_of_date: '2012-01-31'}",
+        outcome="builds",
+        check=_backtest_not_after_the_data,
     ),
     Case(
         "as_of_date_holding_sql",
