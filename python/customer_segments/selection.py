@@ -427,7 +427,8 @@ def label_stability(
         Clusters of every refit.
     resamples : int, optional
         Number of refits (>= 1), each on ``round(fraction * n)`` customers drawn without
-        replacement and with k-means seed ``random_state + 1 + b``.
+        replacement and with k-means seed ``(random_state + 1 + b) mod 2**32`` (numpy's seeds
+        stop at 2**32 - 1, the largest ``cluster_random_state``).
     fraction : float, optional
         Share of the sample each refit sees, in (0, 1].
     random_state, n_init : int, optional
@@ -446,7 +447,7 @@ def label_stability(
     size = max(int(k) + 1, round(float(fraction) * len(X)))
     scores = []
     for b in range(int(resamples)):
-        seed = int(random_state) + 1 + b
+        seed = (int(random_state) + 1 + b) % 2**32
         rows = np.random.RandomState(seed).choice(len(X), size=min(size, len(X)), replace=False)
         if len(np.unique(X[rows], axis=0)) < int(k):
             continue

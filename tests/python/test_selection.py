@@ -285,6 +285,16 @@ def test_stability_is_one_for_separated_blobs_and_low_for_an_arbitrary_merge():
             assert mean < 0.8 and worst <= mean
 
 
+def test_stability_takes_the_largest_documented_seed():
+    # cluster_random_state goes up to 2**32 - 1; the refits' seeds wrap instead of overflowing
+    # numpy's range (a traceback before).
+    rng = np.random.default_rng(2)
+    X = np.vstack([c + rng.normal(0, 1, (60, 2)) for c in (np.zeros(2), np.full(2, 9.0))])
+    labels = assign_customers(X, fit_centroids(X, 2))[0]
+    mean, worst = label_stability(X, labels, 2, resamples=3, random_state=2**32 - 1)
+    assert mean > 0.99 and worst > 0.99
+
+
 def test_an_unstable_k_is_never_chosen_even_with_the_best_backtest():
     table = _table(
         ELBOW_AT_4,
