@@ -15,7 +15,8 @@
         {%- set year = parts[0] | int -%}
         {%- set month = parts[1] | int -%}
         {%- set day = parts[2] | int -%}
-        {%- if 1 <= month <= 12 and 1 <= day <= 31 -%}
+        {#- Years 1000 to 9998: the day after and a horizon later stay calendar dates. -#}
+        {%- if 1000 <= year <= 9998 and 1 <= month <= 12 and 1 <= day <= 31 -%}
             {%- set last_day = (modules.datetime.date(year + (month // 12), (month % 12) + 1, 1)
                 - modules.datetime.timedelta(days=1)).day -%}
             {%- if day <= last_day -%}
@@ -26,7 +27,8 @@
     {%- if parsed is none -%}
         {%- do exceptions.raise_compiler_error(
             "The dbt var as_of_date must be a calendar date written YYYY-MM-DD (for example "
-            ~ "2011-12-10), or unset for the day after the last kept order line; got: "
+            ~ "2011-12-10, years 1000 to 9998), or unset for the day after the last kept order "
+            ~ "line; got: "
             ~ (text | truncate(80, true, "...")) ~ "") -%}
     {%- endif -%}
     {{ return("cast('" ~ parsed.isoformat() ~ "' as date)") }}

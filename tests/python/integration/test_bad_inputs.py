@@ -752,6 +752,11 @@ CASES = [
         vars='{as_of_date: "2011-12-10\' or 1=1 --"}',
         says=("as_of_date must be a calendar date",),
     ),
+    Case(
+        "as_of_date_last_day_of_year_9999",
+        vars="{as_of_date: '9999-12-31'}",
+        says=("as_of_date must be a calendar date", "years 1000 to 9998", "got: 9999-12-31"),
+    ),
     Case("cluster_k_larger_than_customers", vars="{cluster_k: 5000}", says=("k=5000",)),
     # Every var is checked before any model runs; none reaches SQL unchecked.
     Case(
