@@ -758,6 +758,25 @@ CASES = [
         says=("as_of_date must be a calendar date", "years 1000 to 9998", "got: 9999-12-31"),
     ),
     Case("cluster_k_larger_than_customers", vars="{cluster_k: 5000}", says=("k=5000",)),
+    Case(
+        "cluster_features_misspelled_key",
+        vars=(
+            "{cluster_features: [{name: recency, source_column: recency_days, transfrom: sqrt},"
+            " {name: frequency, source_column: frequency, transform: log1p},"
+            " {name: monetary, source_column: monetary, transform: log1p, floor_negative: true},"
+            " {name: tenure, source_column: tenure_days}]}"
+        ),
+        says=("cluster_features: entry 1 has unknown key(s) transfrom",),
+    ),
+    Case(
+        "cluster_features_without_tenure",
+        vars=(
+            "{cluster_features: [{name: recency, source_column: recency_days, transform: sqrt},"
+            " {name: frequency, source_column: frequency, transform: log1p},"
+            " {name: monetary, source_column: monetary, transform: log1p, floor_negative: true}]}"
+        ),
+        says=("must list each of recency, frequency, monetary, tenure once", "got: recency"),
+    ),
     # Every var is checked before any model runs; none reaches SQL unchecked.
     Case(
         "cluster_k_below_two",
