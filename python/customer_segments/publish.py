@@ -35,6 +35,7 @@ import contextlib
 import errno
 import fcntl
 import os
+import re
 import shutil
 import signal
 import sys
@@ -53,6 +54,7 @@ __all__ = [
     "build_and_publish",
     "dbt_build",
     "main",
+    "memory_limit_problem",
     "warehouse_lock",
     "work_folder_for",
 ]
@@ -306,6 +308,25 @@ def build_and_publish(
     return 0
 
 
+# DuckDB's memory_limit: an amount with its unit, or a share of the RAM (profiles.yml).
+MEMORY_LIMIT_PATTERN = re.compile(r"\s*[0-9]+(\.[0-9]+)?\s*(%|[KMGT]i?B|B|bytes)\s*", re.IGNORECASE)
+
+
+def memory_limit_problem(value: str | None) -> str | None:
+    """Why ``SEGMENTS_DUCKDB_MEMORY_LIMIT`` cannot be DuckDB's memory cap, or None when it can.
+
+    DuckDB's own messages for a bad value ("Memory must have a number (e.g. 1GB)", "Unknown unit
+    for memory: ''") do not name the environment variable, and come after dbt has started.
+    """
+    if value is None or MEMORY_LIMIT_PATTERN.fullmatch(value):
+        return None
+    return (
+        "The environment variable SEGMENTS_DUCKDB_MEMORY_LIMIT must be an amount with its unit "
+        "or a share of the RAM, for example 4GB, 500MB or 80% (DuckDB's memory cap; unset = 80%); "
+        f"got: {value[:80]!r}"
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m customer_segments.publish",
@@ -333,6 +354,10 @@ def main(argv: list[str] | None = None) -> int:
         "dbt_args", nargs=argparse.REMAINDER, help="arguments for dbt build, after --"
     )
     args = parser.parse_args(argv)
+    problem = memory_limit_problem(os.environ.get("SEGMENTS_DUCKDB_MEMORY_LIMIT"))
+    if problem:
+        print(problem, file=sys.stderr)
+        return 2
     dbt_args = args.dbt_args[1:] if args.dbt_args[:1] == ["--"] else args.dbt_args
     return build_and_publish(args.warehouse, dbt_args, args.project_dir)
 

@@ -22,8 +22,10 @@ from customer_segments.publish import (
     ANOTHER_BUILD_EXIT_CODE,
     BuildFailed,
     build_and_publish,
+    memory_limit_problem,
     work_folder_for,
 )
+from customer_segments.publish import main as publish_main
 
 ROWS = 1000
 
@@ -248,3 +250,21 @@ def test_a_full_disk_at_the_final_checkpoint_says_so_and_leaves_nothing(
     assert "Traceback" not in err
     assert _leftovers(warehouse) == []
     assert _published(warehouse) == (1, ROWS)
+
+
+@pytest.mark.parametrize("value", ["lots", "500", "4 gigs", ""])
+def test_a_bad_memory_limit_stops_before_dbt_naming_the_variable(
+    value, tmp_path, capsys, monkeypatch
+):
+    monkeypatch.setenv("SEGMENTS_DUCKDB_MEMORY_LIMIT", value)
+    warehouse = tmp_path / "segments.duckdb"
+    assert publish_main(["--warehouse", str(warehouse)]) == 2
+    error = capsys.readouterr().err
+    assert "SEGMENTS_DUCKDB_MEMORY_LIMIT must be an amount" in error and repr(value) in error
+    assert not warehouse.exists()
+
+
+@pytest.mark.parametrize("value", ["4GB", "500MB", "80%", "1.5GB", "2GiB", "100 MB"])
+def test_duckdb_memory_limits_are_accepted(value):
+    assert memory_limit_problem(value) is None
+    duckdb.connect(config={"memory_limit": value}).close()  # and DuckDB takes them
