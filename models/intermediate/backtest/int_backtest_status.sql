@@ -16,6 +16,9 @@
 {%- set horizon_days = prediction_horizon_days_setting() -%}
 {%- set min_customers = cluster_min_customers_setting() -%}
 {%- set max_days_after_data = 8 -%}
+{%- set days_after_data = dbt.datediff(
+    'first_invoice.last_invoice_date', 'as_of.as_of_date', 'day'
+) -%}
 
 with
 
@@ -115,16 +118,12 @@ final as (
                 -- An as_of_date well after the data: the last horizon's end has no data, and
                 -- its customers would count as not buying there (a week without lines can be a
                 -- closed shop; more cannot be told from the end of the data).
-                when {{ dbt.datediff('first_invoice.last_invoice_date', 'as_of.as_of_date', 'day') }}
-                    > {{ max_days_after_data }}
+                when {{ days_after_data }} > {{ max_days_after_data }}
                     then {{ dbt.concat([
                         "'as_of_date '",
                         dbt.safe_cast('as_of.as_of_date', string_type()),
                         "' is '",
-                        dbt.safe_cast(
-                            dbt.datediff('first_invoice.last_invoice_date', 'as_of.as_of_date', 'day'),
-                            string_type(),
-                        ),
+                        dbt.safe_cast(days_after_data, string_type()),
                         "' days after the last kept line ('",
                         dbt.safe_cast('first_invoice.last_invoice_date', string_type()),
                         "'): the horizon before it is not covered by the data, and its customers "
