@@ -70,6 +70,25 @@
 {% endmacro %}
 
 
+{#-
+    A raw price as numeric(18, 4), or NULL (refused) when rounding it to 4 decimals changes it by
+    more than 1%: a price finer than the kept decimals (0.00006353, bitcoin) would become 0.0001
+    or 0 and its amounts round to 0.00, so customers would look refunded. Float noise
+    (2.5500000000000003) and the real data's 3 decimals stay exact enough.
+-#}
+{% macro unit_price_at_four_decimals(raw_sql) %}
+    {%- set as_double = dbt.safe_cast(raw_sql, double_type()) -%}
+    {%- set rounded = dbt.safe_cast(raw_sql, 'numeric(18, 4)') -%}
+    case
+        when {{ as_double }} <> 0
+            and abs(cast({{ rounded }} as {{ double_type() }}) - {{ as_double }})
+            > 0.01 * abs({{ as_double }})
+            then null
+        else {{ rounded }}
+    end
+{% endmacro %}
+
+
 {#- Why a raw price was refused, as an SQL string expression (the type is numeric(18, 4)). -#}
 {% macro unit_price_rule(raw_sql) %}
     case
@@ -77,6 +96,10 @@
             then 'must be a number, not NaN or infinity'
         when {{ text_matches(raw_sql, "[+-]?[0-9]{15,}([.][0-9]*)?|[+-]?[0-9.]+[eE][+-]?[0-9]+") }}
             then 'must be a number below 100,000,000,000,000 (at most 14 digits before the dot)'
+        when {{ dbt.safe_cast(raw_sql, double_type()) }} is not null
+            then '{{ "has more decimals than the 4 kept, and rounding it to 4 changes it by "
+                ~ "more than 1% (amounts are kept to the cent): scale the prices first, e.g. "
+                ~ "a currency with finer units such as bitcoin in satoshi" }}'
         else 'must be a number with a dot as decimal separator'
     end
 {% endmacro %}

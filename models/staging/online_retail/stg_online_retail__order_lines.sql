@@ -42,7 +42,7 @@ numbers as (
         *,
         {{ exact_customer_id('raw_customer_id') }} as parsed_customer_id,
         {{ exact_whole_number('raw_quantity') }} as parsed_quantity,
-        {{ dbt.safe_cast('raw_unit_price', 'numeric(18, 4)') }} as parsed_unit_price,
+        {{ unit_price_at_four_decimals('raw_unit_price') }} as parsed_unit_price,
         {{ parse_timestamp('raw_invoice_date', raw_orders_timestamp_formats_setting()) }}
             as parsed_invoiced_at_any_year
 

@@ -329,6 +329,20 @@ CASES = [
         outcome="builds",
         check=_returns_only_customer_is_no_purchase,
     ),
+    Case(
+        "price_finer_than_four_decimals",
+        lambda lines: _edit_first(lines, 5, "0.00006353"),
+        says=(
+            "column UnitPrice has more decimals than the 4 kept",
+            "bitcoin in satoshi",
+            "found '0.00006353' on data row 1",
+        ),
+    ),
+    Case(
+        "price_with_float_noise",
+        lambda lines: _edit_first(lines, 5, "2.5500000000000003", lambda row: row[5] == "2.55"),
+        outcome="same_rfm",
+    ),
     Case("store_prefixed_invoice_numbers", _store_prefixed_invoices, outcome="same_rfm"),
     Case(
         "no_history",
