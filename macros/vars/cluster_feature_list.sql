@@ -10,7 +10,6 @@
 {% macro cluster_feature_list() %}
     {%- set features = var("cluster_features") -%}
     {%- set transforms = ["identity", "sqrt", "log1p"] -%}
-    {%- set identifier = "[a-z][a-z0-9_]{0,62}" -%}
     {#- The published tables (cluster_centroids, cluster_feature_transform) have a column per
         feature under these names; what each is computed from (source_column, transform,
         floor_negative) can change. -#}
@@ -51,9 +50,8 @@
                 ~ (source_columns | join(", ")) ~ "; got: "
                 ~ (feature | string | truncate(120, true, "..."))) -%}
         {%- endif -%}
+        {#- name and source_column are checked against their lists above. -#}
         {%- if feature is not mapping
-                or not modules.re.fullmatch(identifier, feature.get("name", "") | string)
-                or not modules.re.fullmatch(identifier, feature.get("source_column", "") | string)
                 or feature.get("transform", "identity") not in transforms
                 or feature.get("name") in names -%}
             {%- do exceptions.raise_compiler_error(

@@ -422,16 +422,10 @@ def ranks_better_than_chance(comparison: pd.DataFrame) -> bool:
     Parameters
     ----------
     comparison : pandas.DataFrame
-        :func:`model_comparison_table` (``is_chosen`` and ``auc``) or
-        :func:`compare_purchase_models`' table (the highest AUC is the chosen one).
+        :func:`model_comparison_table`: ``is_chosen`` and ``auc``.
     """
-    if comparison.empty:
-        return False
-    if "is_chosen" in comparison.columns:
-        chosen = comparison.loc[comparison["is_chosen"].astype(bool)]
-    else:
-        chosen = comparison.loc[[comparison["auc"].idxmax()]]
-    # NaN (no AUC) is not above chance either.
+    chosen = comparison.loc[comparison["is_chosen"].astype(bool)]
+    # NaN (no AUC) is not above chance either; an empty table has no chosen method.
     return len(chosen) == 1 and float(chosen["auc"].iloc[0]) > MIN_PUBLISHED_AUC
 
 

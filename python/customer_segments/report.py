@@ -638,6 +638,15 @@ def segment_sizes_figure(summary: pd.DataFrame, order: Sequence[str] | None = No
     return fig
 
 
+def customers_with_a_purchase(customers: pd.DataFrame) -> pd.DataFrame:
+    """The customers with a purchase before as_of_date: those with a recency (and RFM scores).
+
+    The rule persona ``no_purchase`` (only returns) has neither: it is left off the figures that
+    place customers by recency or by score.
+    """
+    return customers.loc[customers["recency_days"].notna()]
+
+
 def snake_plot_values(customers: pd.DataFrame) -> pd.DataFrame:
     """Mean standardised log recency, frequency and monetary per persona.
 
@@ -657,7 +666,7 @@ def snake_plot_values(customers: pd.DataFrame) -> pd.DataFrame:
     pandas.DataFrame
         Index ``persona_key``, columns ``recency_days``, ``frequency``, ``monetary`` (z-units).
     """
-    customers = customers.loc[customers["recency_days"].notna()]
+    customers = customers_with_a_purchase(customers)
     logs = pd.DataFrame(
         {
             "recency_days": np.log1p(customers["recency_days"].astype(float).clip(lower=0)),
@@ -757,7 +766,7 @@ def recency_monetary_figure(
     -------
     matplotlib.figure.Figure
     """
-    shown = sample_customers(customers.loc[customers["recency_days"].notna()], max_points, seed)
+    shown = sample_customers(customers_with_a_purchase(customers), max_points, seed)
     keys = shown["persona_key"].astype(str)
     order = [k for k in (order or sorted(keys.unique())) if (keys == k).any()]
     colors = persona_colors(order)
@@ -810,8 +819,7 @@ def rfm_grid_counts(
     """
     scores = range(1, 6)
     cells = pd.MultiIndex.from_product([scores, scores], names=["recency_score", "frequency_score"])
-    # Customers without a purchase (no_purchase: only returns) have no scores and no cell.
-    scored = customers.dropna(subset=["recency_score", "frequency_score"])
+    scored = customers_with_a_purchase(customers)
     counts = (
         scored.groupby([scored["recency_score"].astype(int), scored["frequency_score"].astype(int)])
         .size()
@@ -1511,8 +1519,7 @@ def figure_sections(
     names = _persona_names(tables.summary)
     customers = tables.customers
     chosen = _chosen_row(tables.k_evaluation)
-    # Customers without a purchase (no_purchase) have no recency: not on the scatter.
-    bought = customers.loc[customers["recency_days"].notna()]
+    bought = customers_with_a_purchase(customers)  # the scatter's customers
     n = len(bought)
     shown = min(n, max_points)
     clipped = int((bought["monetary"].astype(float) < 1).sum())

@@ -17,7 +17,7 @@
 {%- set min_customers = cluster_min_customers_setting() -%}
 {%- set max_days_after_data = 8 -%}
 {%- set days_after_data = dbt.datediff(
-    'first_invoice.last_invoice_date', 'as_of.as_of_date', 'day'
+    'invoice_dates.last_invoice_date', 'as_of.as_of_date', 'day'
 ) -%}
 
 with
@@ -34,7 +34,7 @@ snapshots as (
 
 ),
 
-first_invoice as (
+invoice_dates as (
 
     select
         min(invoice_date) as first_invoice_date,
@@ -109,7 +109,7 @@ final as (
                 when cutoff_customers.customers = 0
                     then {{ dbt.concat([
                         "'the data starts on '",
-                        dbt.safe_cast('first_invoice.first_invoice_date', string_type()),
+                        dbt.safe_cast('invoice_dates.first_invoice_date', string_type()),
                         "', less than two horizons of " ~ horizon_days
                             ~ " days (prediction_horizon_days) before as_of_date '",
                         dbt.safe_cast('as_of.as_of_date', string_type()),
@@ -125,7 +125,7 @@ final as (
                         "' is '",
                         dbt.safe_cast(days_after_data, string_type()),
                         "' days after the last kept line ('",
-                        dbt.safe_cast('first_invoice.last_invoice_date', string_type()),
+                        dbt.safe_cast('invoice_dates.last_invoice_date', string_type()),
                         "'): the horizon before it is not covered by the data, and its customers "
                             ~ "would count as not buying there'",
                     ]) }}
@@ -155,7 +155,7 @@ final as (
         ) as not_computed_reason
 
     from as_of
-    cross join first_invoice
+    cross join invoice_dates
     cross join cutoff_customers
     cross join training_customers
     cross join one_sided_horizon
