@@ -55,6 +55,13 @@ customer gone for a year when most of the base has lapsed. Not late against thei
 and not among the quarter of customers who bought longest ago (``p75_recency_days``), holds on
 both. The issue's definition of ``at_risk`` (recency above the median *and* late) is kept as
 stated: the two guard each other.
+
+Why ``occasional`` also has an absolute floor (``average_purchase_gap_days >= 30``): its other
+conditions are relative, so in a base of B2B accounts that all order every few days the
+accounts ordering less often than the median met them, and a cluster ordering 92 times a year
+was called "buy now and then". A month or more between orders on average is what the name
+promises whatever the base; a cluster that orders more often and meets nothing else gets a
+descriptive ``segment_<n>``.
 """
 
 from __future__ import annotations

@@ -125,6 +125,30 @@ def test_a_weekly_buyer_gone_for_a_month_needs_attention_not_high_value(personas
     assert table.loc[0, "persona_key"] == "needs_attention"
 
 
+# A base of B2B accounts that all order every few days: the median account has 100 orders.
+B2B_REFERENCE = {
+    "median_recency_days": 4.0,
+    "p75_recency_days": 9.0,
+    "median_frequency": 100.0,
+    "p75_frequency": 150.0,
+    "median_monetary": 5000.0,
+    "p75_monetary": 12000.0,
+}
+
+
+def test_an_account_ordering_every_four_days_is_never_occasional(personas):
+    # 90 orders in 360 days, the last 3 days ago, spending below the top quarter: fewer orders
+    # than the median account, but "buy now and then" would mislead the marketer.
+    table = named(personas, (3, 90, 2000, 360), reference=B2B_REFERENCE)
+    row = table.loc[0]
+    assert row["persona_key"] == "segment_0" and row["is_fallback"]
+    assert row["persona_description"] == "90 orders, 3 days ago, 2,000 spent"
+    assert row["naming_reason"] == "meets the conditions of no persona"
+    # The same shape a month or more apart is occasional in that base too.
+    monthly = named(personas, (20, 12, 2000, 360), reference=B2B_REFERENCE)
+    assert monthly.loc[0, "persona_key"] == "occasional"
+
+
 def test_the_most_specific_persona_wins_and_the_next_is_the_runner_up(personas):
     # A recent big spender who joined 60 days ago meets new and high_value: new comes first.
     table = named(personas, (3, 4, 5000, 60))
