@@ -98,6 +98,7 @@ __all__ = [
     "fit_centroids",
     "label_stability",
     "make_kmeans",
+    "reproducible_candidates",
     "select_k",
     "silhouette_scores",
 ]
@@ -634,6 +635,28 @@ def _vote(table: pd.DataFrame) -> tuple[pd.Series, str]:
     return winner, sentence
 
 
+def reproducible_candidates(
+    stability_ari: pd.Series, stability_threshold: float = STABILITY_THRESHOLD
+) -> tuple[pd.Series, str]:
+    """Which candidates the rule chooses among, and the words that say so.
+
+    A candidate is reproducible when its ``stability_ari`` reaches ``stability_threshold``; when
+    none does, the most stable ones (within 0.05 of the best) are kept; when stability was not
+    measured, every candidate is.
+    """
+    stability = stability_ari.astype(float)
+    if stability.isna().all():
+        return pd.Series(True, index=stability.index), "stability not measured"
+    reproducible = stability >= stability_threshold
+    if reproducible.any():
+        return reproducible, f"label stability ARI >= {stability_threshold:.2f}"
+    floor = stability.max() - 0.05
+    return stability >= floor, (
+        f"no k reaches label stability ARI {stability_threshold:.2f}; kept the most "
+        f"stable (ARI >= {floor:.2f})"
+    )
+
+
 def choose_k(
     evaluation: pd.DataFrame,
     *,
@@ -672,20 +695,7 @@ def choose_k(
     for optional in ("stability_ari", "backtest_auc", "backtest_auc_se", "unnamed_clusters"):
         if optional not in table.columns:
             table[optional] = np.nan
-    stability = table["stability_ari"].astype(float)
-    if stability.notna().any():
-        reproducible = stability >= stability_threshold
-        if reproducible.any():
-            stable_text = f"label stability ARI >= {stability_threshold:.2f}"
-        else:
-            reproducible = stability >= stability.max() - 0.05
-            stable_text = (
-                f"no k reaches label stability ARI {stability_threshold:.2f}; kept the most "
-                f"stable (ARI >= {stability.max() - 0.05:.2f})"
-            )
-    else:
-        reproducible = pd.Series(True, index=table.index)
-        stable_text = "stability not measured"
+    reproducible, stable_text = reproducible_candidates(table["stability_ari"], stability_threshold)
     pool = table.loc[
         reproducible,
         [*required, "stability_ari", "backtest_auc", "backtest_auc_se", "unnamed_clusters"],
@@ -822,8 +832,12 @@ def select_k(
         if final_k not in set(evaluation["k"]):
             raise ValueError(f"k={final_k} could not be evaluated on the sampled customers")
         reason = f"k={final_k} fixed by the caller; the rule alone would choose {rule_reason}"
+    # The candidates the rule chose among; a fixed k outside the range is judged by the same
+    # floor of stability.
     stability = evaluation["stability_ari"]
-    evaluation["is_reproducible"] = stability.isna() | (stability >= stability_threshold)
+    reproducible, _ = reproducible_candidates(stability[in_range], stability_threshold)
+    floor = stability[in_range][reproducible].min()
+    evaluation["is_reproducible"] = stability.isna() | (stability >= floor)
     evaluation["is_chosen"] = evaluation["k"] == final_k
     evaluation["reason"] = [
         reason

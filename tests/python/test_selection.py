@@ -14,6 +14,7 @@ from customer_segments.selection import (
     evaluate_k,
     fit_centroids,
     label_stability,
+    reproducible_candidates,
     select_k,
     silhouette_scores,
 )
@@ -308,6 +309,29 @@ def test_an_unstable_k_is_never_chosen_even_with_the_best_backtest():
     k, reason = choose_k(table)
     assert k == 5  # k=4 and k=7 predict best but are not reproducible
     assert "k in 2, 3, 5, 6" in reason and "best reproducible 0.740 (k=5;" in reason
+
+
+def test_when_no_k_is_stable_the_published_flag_marks_the_candidates_the_rule_chose_among():
+    # Uniform noise in four dimensions: no k reaches a stability ARI of 0.8, so the rule keeps
+    # the most stable candidates (within 0.05 of the best). The flag used to say "not
+    # reproducible" for every row, the chosen one included.
+    X = np.random.default_rng(3).random((600, 4))
+    evaluation = select_k(X, "auto")
+    assert (evaluation["stability_ari"] < 0.8).all()
+    kept = evaluation["stability_ari"] >= evaluation["stability_ari"].max() - 0.05
+    assert evaluation["is_reproducible"].tolist() == kept.tolist()
+    chosen = evaluation.loc[evaluation["is_chosen"]].iloc[0]
+    assert chosen["is_reproducible"]
+    assert "no k reaches label stability ARI 0.80" in chosen["reason"]
+
+
+def test_reproducible_candidates_reach_the_threshold_or_else_are_the_most_stable():
+    mask, text = reproducible_candidates(pd.Series([0.95, 0.7, 0.82]))
+    assert mask.tolist() == [True, False, True] and text == "label stability ARI >= 0.80"
+    mask, text = reproducible_candidates(pd.Series([0.6, 0.7, 0.66]))
+    assert mask.tolist() == [False, True, True] and "kept the most stable (ARI >= 0.65)" in text
+    mask, text = reproducible_candidates(pd.Series([np.nan, np.nan]))
+    assert mask.all() and text == "stability not measured"
 
 
 def test_with_a_backtest_the_smallest_k_within_the_tolerance_wins():
