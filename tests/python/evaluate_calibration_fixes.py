@@ -1,4 +1,4 @@
-"""Three more ways to calibrate the purchase probability out of time, measured (docs/calibration.md).
+"""More ways to calibrate the purchase probability out of time, measured (docs/calibration.md).
 
 Run from the project folder (not collected by pytest)::
 
@@ -23,6 +23,10 @@ of ``as_of - 180`` days, judged as of ``as_of - 90`` on the next 90 days) is run
 * ``stacked + history length``: the same with the log of the days of history before each
   snapshot as a feature, which the logistic models can extrapolate to the longer history of
   the snapshot they score;
+* ``same season a year earlier`` (logs of more than a year and two horizons only): the model
+  trained on the snapshot as of ``as_of - 90 - 365`` days, labelled over its next 90 days (the
+  calendar weeks the backtest judges, one year earlier), instead of the last horizon; and
+  ``last horizon + same season a year earlier``, trained on both snapshots at once;
 * ``post-fit sigmoid``: every candidate wrapped in scikit-learn's ``CalibratedClassifierCV``
   (Platt scaling on 5 stratified folds of the training snapshot), as in section 5 of
   docs/calibration.md, measured again here per method.
@@ -170,6 +174,31 @@ def variants(
         ),
     ):
         with features_of(make, columns):
+            results[name] = [
+                scores(
+                    method,
+                    probability.predict_purchase_probability(
+                        probability.fit_purchase_model(training, method), snap[1]
+                    ),
+                    y,
+                )
+                for method in METHODS
+            ]
+    year = pd.Timedelta(days=365)
+    first_day = orders["invoice_date"].min()
+    if as_of - HORIZON - year - HORIZON >= first_day + HORIZON:
+        last_season = labelled(orders, as_of - HORIZON - year)
+        both = pd.concat(
+            [
+                snap[2].assign(customer_id=snap[2]["customer_id"] * 2),
+                last_season.assign(customer_id=last_season["customer_id"] * 2 + 1),
+            ],
+            ignore_index=True,
+        )
+        for name, training in (
+            ("same season a year earlier", last_season),
+            ("last horizon + same season a year earlier", both),
+        ):
             results[name] = [
                 scores(
                     method,
