@@ -148,22 +148,27 @@ def variants(
     snap = {i: labelled(orders, as_of - i * HORIZON) for i in (1, 2, 3)}
     y = snap[1]["has_next_period_purchase"].to_numpy()
     results: dict[str, list[dict[str, object]]] = {}
+
+    def trained_on(training: pd.DataFrame) -> list[dict[str, object]]:
+        """Every method fitted on ``training`` and scored on the backtest snapshot."""
+        return [
+            scores(
+                method,
+                probability.predict_purchase_probability(
+                    probability.fit_purchase_model(training, method), snap[1]
+                ),
+                y,
+            )
+            for method in METHODS
+        ]
+
     for name, make, columns in (
         ("product", PRODUCT_FEATURES, PRODUCT_COLUMNS),
         ("rates", rate_features, RATE_COLUMNS),
         ("percentile ranks", percentile_rank_features, PRODUCT_COLUMNS),
     ):
         with features_of(make, columns):
-            results[name] = [
-                scores(
-                    method,
-                    probability.predict_purchase_probability(
-                        probability.fit_purchase_model(snap[2], method), snap[1]
-                    ),
-                    y,
-                )
-                for method in METHODS
-            ]
+            results[name] = trained_on(snap[2])
     training = stacked(orders, as_of - 2 * HORIZON)
     for name, make, columns in (
         ("stacked cutoffs", PRODUCT_FEATURES, PRODUCT_COLUMNS),
@@ -174,19 +179,10 @@ def variants(
         ),
     ):
         with features_of(make, columns):
-            results[name] = [
-                scores(
-                    method,
-                    probability.predict_purchase_probability(
-                        probability.fit_purchase_model(training, method), snap[1]
-                    ),
-                    y,
-                )
-                for method in METHODS
-            ]
+            results[name] = trained_on(training)
     year = pd.Timedelta(days=365)
     first_day = orders["invoice_date"].min()
-    if as_of - HORIZON - year - HORIZON >= first_day + HORIZON:
+    if as_of - HORIZON - year >= first_day + HORIZON:
         last_season = labelled(orders, as_of - HORIZON - year)
         both = pd.concat(
             [
@@ -199,16 +195,7 @@ def variants(
             ("same season a year earlier", last_season),
             ("last horizon + same season a year earlier", both),
         ):
-            results[name] = [
-                scores(
-                    method,
-                    probability.predict_purchase_probability(
-                        probability.fit_purchase_model(training, method), snap[1]
-                    ),
-                    y,
-                )
-                for method in METHODS
-            ]
+            results[name] = trained_on(training)
     recalibrated = []
     for method in METHODS:
         earlier = probability.fit_purchase_model(snap[3], method)
