@@ -33,7 +33,8 @@ logistic_interactions         logistic regression on the standardised features, 
                               and pairwise products (e.g. recency x frequency, as in BG/NBD)
 gradient_boosting             shallow histogram gradient boosting (any interaction, step shapes)
 rfm_score                     logistic regression on the plain R+F+M score: a calibrated version of
-                              the score, whose AUC is the score's. Being a candidate, the chosen
+                              the score, whose AUC is the score's (1 minus it when the training
+                              horizon teaches a negative slope). Being a candidate, the chosen
                               model ranks at least as well as the score on the backtest
 ============================  ====================================================================
 
@@ -435,7 +436,14 @@ def choose_purchase_model(comparison: pd.DataFrame) -> tuple[str, str]:
         raise ValueError("no purchase model to choose from")
     best = comparison.loc[comparison["auc"].idxmax()]
     score = comparison.loc[comparison["method"] == "rfm_score", "auc"]
-    versus = f"; the R+F+M score has {score.iloc[0]:.3f}" if len(score) else ""
+    # The candidate is a logistic fit on the score: its AUC is the plain score's, or 1 minus it
+    # when the training horizon taught it a negative slope; say which, so that it is not read
+    # as the rfm_score row of fct_backtest_summary.
+    versus = (
+        f"; the logistic fit on the R+F+M score (rfm_score) has {score.iloc[0]:.3f}"
+        if len(score)
+        else ""
+    )
     reason = (
         f"{best['method']}: highest {best['validation'].replace('_', '-')} AUC "
         f"{best['auc']:.3f} of {len(comparison)} candidates{versus}; calibration: largest decile "

@@ -156,7 +156,7 @@ def test_the_choice_says_why():
     method, reason = choose_purchase_model(comparison)
     assert method == "gradient_boosting"
     assert reason.startswith("gradient_boosting: highest out-of-time AUC 0.830 of 3 candidates")
-    assert "the R+F+M score has 0.740" in reason
+    assert "the logistic fit on the R+F+M score (rfm_score) has 0.740" in reason
     assert "2 decile(s) off by more than sampling error" in reason
 
 
