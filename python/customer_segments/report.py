@@ -117,6 +117,7 @@ __all__ = [
     "last_transitions",
     "load_tables",
     "main",
+    "name_contradiction_note",
     "persona_colors",
     "persona_counts_over_time",
     "persona_label",
@@ -202,6 +203,8 @@ REQUIRED_COLUMNS: dict[tuple[str, str], tuple[str, ...]] = {
         "revenue_per_customer",
         "base_rate",
         "lift",
+        "expected_repeat",
+        "is_name_contradicted",
         "horizon_days",
         "is_computed",
         "not_computed_reason",
@@ -934,6 +937,47 @@ def backtest_status(tables: ReportTables) -> tuple[bool, str]:
         return True, ""
     reasons = [r for f in frames for r in f["not_computed_reason"].dropna().astype(str)]
     return False, reasons[0] if reasons else "the backtest marts say it was not computed"
+
+
+def name_contradiction_note(backtest: pd.DataFrame) -> str:
+    """One sentence: which persona names the backtest contradicts, or that it bears them out.
+
+    Parameters
+    ----------
+    backtest : pandas.DataFrame
+        ``fct_segment_backtest``: the persona rows with ``expected_repeat`` (what the name
+        promises) and ``is_name_contradicted``.
+
+    Returns
+    -------
+    str
+        For example "The backtest contradicts 1 persona name: lost (expected to come back less
+        often than the base rate; 68.9% did, against 33.0%). ..." or, when every name that
+        promises something holds, "The backtest bears out the 3 persona names that promise ...".
+    """
+    rows = backtest.loc[
+        (backtest["grouping"] == "persona") & backtest["expected_repeat"].notna()
+    ].sort_values("segment_key", kind="mergesort")
+    if rows.empty:
+        return "No persona of the cutoff's fit promises a repeat rate above or below the base rate."
+    contradicted = rows.loc[rows["is_name_contradicted"].fillna(False).astype(bool)]
+    if contradicted.empty:
+        return (
+            f"The backtest bears out the {len(rows)} persona name(s) that promise a repeat rate "
+            f"above or below the base rate ({', '.join(rows['segment_key'])}): none did the "
+            "opposite by more than sampling error (fct_segment_backtest.is_name_contradicted)."
+        )
+    parts = [
+        f"{row.segment_key} (expected to come back "
+        f"{'more' if row.expected_repeat == 'above_base_rate' else 'less'} often than the base "
+        f"rate; {float(row.repeat_rate):.1%} did, against {float(row.base_rate):.1%})"
+        for row in contradicted.itertuples()
+    ]
+    return (
+        f"The backtest contradicts {len(parts)} persona name(s): {'; '.join(parts)}. Beyond "
+        "sampling error (fct_segment_backtest.is_name_contradicted; the build warns): read "
+        "these customers' measures before acting on the name."
+    )
 
 
 def backtest_persona_rows(backtest: pd.DataFrame, names: dict[str, str]) -> pd.DataFrame:
@@ -1804,6 +1848,7 @@ def backtest_sections(tables: ReportTables) -> list[Section]:
         )
     else:
         intro.append(f"next_purchase_probability uses the method {method}.")
+    intro.append(name_contradiction_note(tables.backtest_segments))
     sections: list[Section] = [
         NoteSection("backtest", "Backtest: do the segments predict who buys next?", tuple(intro)),
         table_section(

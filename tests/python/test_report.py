@@ -31,6 +31,7 @@ from customer_segments.report import (
     last_transitions,
     load_tables,
     main,
+    name_contradiction_note,
     persona_colors,
     persona_counts_over_time,
     persona_order,
@@ -291,6 +292,14 @@ def backtest_tables() -> dict[str, pd.DataFrame]:
     segments["revenue_per_customer"] = segments["next_period_revenue"] / segments["customers"]
     segments["base_rate"] = base_rate
     segments["lift"] = segments["repeat_rate"] / base_rate
+    expected = {"high_value": "above_base_rate", "lost": "below_base_rate"}
+    segments["expected_repeat"] = [
+        expected.get(key) if grouping == "persona" else None
+        for grouping, key in zip(segments["grouping"], segments["segment_key"], strict=True)
+    ]
+    segments["is_name_contradicted"] = segments["expected_repeat"].map(
+        {"above_base_rate": False, "below_base_rate": False}
+    )
     segments = segments.assign(**_COMPUTED)
     customers = sum(c for c, _, _ in BACKTEST_PERSONAS.values())
     repeat = sum(r for _, r, _ in BACKTEST_PERSONAS.values())
@@ -980,8 +989,27 @@ def test_backtest_persona_rows_rank_by_lift_and_end_with_all_customers(tables):
     assert total["revenue_per_customer"] == pytest.approx(98_050.50 / 500)
 
 
+def test_the_note_names_the_personas_the_backtest_contradicts(tables):
+    backtest = tables.backtest_segments.copy()
+    assert name_contradiction_note(backtest) == (
+        "The backtest bears out the 2 persona name(s) that promise a repeat rate above or below "
+        "the base rate (high_value, lost): none did the opposite by more than sampling error "
+        "(fct_segment_backtest.is_name_contradicted)."
+    )
+    lost = backtest["segment_key"] == "lost"
+    backtest.loc[lost, ["repeat_rate", "is_name_contradicted"]] = [0.6, True]
+    note = name_contradiction_note(backtest)
+    assert note.startswith(
+        "The backtest contradicts 1 persona name(s): lost (expected to come back less often "
+        "than the base rate; 60.0% did, against 35.4%)."
+    )
+    backtest["expected_repeat"] = None
+    assert name_contradiction_note(backtest).startswith("No persona of the cutoff's fit promises")
+
+
 def test_backtest_table_and_note_in_the_page(report):
     _, page = report
+    assert "The backtest bears out the 2 persona name(s)" in page
     table = page.split('<table id="backtest-persona-table">')[1].split("</table>")[0]
     headers = re.findall(r"<th>([^<]*)</th>", table)
     assert headers == [c.label for c in BACKTEST_PERSONA_COLUMNS]

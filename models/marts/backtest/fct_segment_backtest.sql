@@ -6,6 +6,14 @@
     cutoff's scores), over the customers with a purchase before the cutoff: how many bought
     again, their next-period revenue, and the lift of the repeat rate over the base rate. When
     the build has no backtest (int_backtest_status), one row says why.
+
+    Does the backtest bear the name out? A persona whose seed row expects its customers to come
+    back more often than the base rate (expected_repeat = above_base_rate: high_value, loyal,
+    promising) or less often (below_base_rate: at_risk, big_spender_lapsed, hibernating, lost)
+    is contradicted when its repeat rate lies on the other side of the base rate by more than
+    sampling error: a z-score (repeat_rate - base_rate) / sqrt(base_rate * (1 - base_rate) /
+    customers) beyond 1.96 the wrong way (two-sided 95%, as the calibration's sampling error).
+    NULL for the classic segments, the fallbacks and the personas that expect neither.
 -#}
 
 with
@@ -19,6 +27,17 @@ status as (
 segments as (
 
     select * from {{ ref('int_backtest_segments') }}
+
+),
+
+persona_expectations as (
+
+    select
+        persona_key,
+        case
+            when expected_repeat in ('above_base_rate', 'below_base_rate') then expected_repeat
+        end as expected_repeat
+    from {{ ref('cluster_personas') }}
 
 ),
 
@@ -88,11 +107,18 @@ computed as (
         groups.next_period_revenue,
         cast(groups.next_period_revenue as {{ double_type() }}) / groups.customers
             as revenue_per_customer,
-        base.base_rate
+        base.base_rate,
+        persona_expectations.expected_repeat,
+        (cast(groups.repeat_customers as {{ double_type() }}) / groups.customers - base.base_rate)
+        / nullif(sqrt(base.base_rate * (1 - base.base_rate) / groups.customers), 0)
+            as repeat_rate_z_score
 
     from groups
     inner join base
         on groups.grouping = base.grouping
+    left join persona_expectations
+        on groups.grouping = 'persona'
+            and groups.segment_key = persona_expectations.persona_key
 
 ),
 
@@ -110,6 +136,14 @@ final as (
         cast(computed.revenue_per_customer as {{ double_type() }}) as revenue_per_customer,
         cast(computed.base_rate as {{ double_type() }}) as base_rate,
         cast(computed.repeat_rate / nullif(computed.base_rate, 0) as {{ double_type() }}) as lift,
+        cast(computed.expected_repeat as {{ string_type() }}) as expected_repeat,
+        cast(computed.repeat_rate_z_score as {{ double_type() }}) as repeat_rate_z_score,
+        case
+            when computed.expected_repeat = 'above_base_rate'
+                then coalesce(computed.repeat_rate_z_score < -1.96, false)
+            when computed.expected_repeat = 'below_base_rate'
+                then coalesce(computed.repeat_rate_z_score > 1.96, false)
+        end as is_name_contradicted,
         cast(status.horizon_days as integer) as horizon_days,
         status.is_computed,
         status.not_computed_reason,
