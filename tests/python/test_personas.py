@@ -44,7 +44,12 @@ def customers(**columns: list) -> pd.DataFrame:
 
 
 def test_seed_has_every_column_and_the_product_personas(personas):
-    assert list(personas.columns) == list(PERSONA_COLUMNS)
+    # The columns the library checks, then the one only the SQL backtest reads
+    # (fct_segment_backtest.is_name_contradicted): what each name promises, or nothing.
+    assert list(personas.columns) == [*PERSONA_COLUMNS, "expected_repeat"]
+    promised = personas.set_index("persona_key")["expected_repeat"].dropna()
+    assert set(promised) == {"above_base_rate", "below_base_rate"}
+    assert promised["high_value"] == "above_base_rate" and promised["at_risk"] == "below_base_rate"
     keys = set(personas["persona_key"])
     assert {"high_value", "at_risk", "occasional", "new", "no_purchase", "refunded"} <= keys
     assert len(personas) >= 12
