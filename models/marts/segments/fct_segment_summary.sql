@@ -91,6 +91,21 @@ top_rfm_segments as (
 
 ),
 
+backtest_personas as (
+
+    -- The same name at the cutoff's fit: only the seed's personas, since a fallback
+    -- segment_<n> of the cutoff is another cluster than today's segment_<n>.
+    select
+        segment_key as persona_key,
+        repeat_rate,
+        lift,
+        is_name_contradicted
+    from {{ ref('fct_segment_backtest') }}
+    where grouping = 'persona'
+        and segment_key in (select persona_key from {{ ref('cluster_personas') }})
+
+),
+
 final as (
 
     select
@@ -118,12 +133,17 @@ final as (
                 'personas.gross_revenue', 'nullif(personas.purchase_invoices, 0)'
             ) }}
             as numeric(18, 2)
-        ) as average_order_value
+        ) as average_order_value,
+        cast(backtest_personas.repeat_rate as {{ double_type() }}) as backtest_repeat_rate,
+        cast(backtest_personas.lift as {{ double_type() }}) as backtest_lift,
+        backtest_personas.is_name_contradicted as is_name_contradicted_by_backtest
 
     from personas
     cross join totals
     left join top_rfm_segments
         on personas.persona_key = top_rfm_segments.persona_key
+    left join backtest_personas
+        on personas.persona_key = backtest_personas.persona_key
 
 )
 

@@ -337,6 +337,35 @@ def test_the_backtest_says_which_persona_names_it_contradicts(default_build: Dbt
     assert 0 < rows.loc[promised, "is_name_contradicted"].astype(bool).sum() < promised.sum()
 
 
+def test_the_segment_summary_carries_the_backtest_of_the_same_name(default_build: DbtRun):
+    summary = default_build.query(
+        "select persona_key, backtest_repeat_rate, backtest_lift,"
+        " is_name_contradicted_by_backtest from main.fct_segment_summary"
+    ).set_index("persona_key")
+    backtest = default_build.query(
+        "select segment_key, repeat_rate, lift, is_name_contradicted"
+        " from main.fct_segment_backtest where grouping = 'persona'"
+    ).set_index("segment_key")
+    seed_keys = set(pd.read_csv(PROJECT_DIR / "seeds" / "cluster_personas.csv")["persona_key"])
+    shared = [k for k in summary.index if k in backtest.index and k in seed_keys]
+    assert shared  # at_risk, high_value and occasional on the default data
+    np.testing.assert_allclose(
+        summary.loc[shared, "backtest_repeat_rate"], backtest.loc[shared, "repeat_rate"]
+    )
+    np.testing.assert_allclose(summary.loc[shared, "backtest_lift"], backtest.loc[shared, "lift"])
+
+    def verdicts(column: pd.Series) -> list[object]:
+        return [None if pd.isna(v) else bool(v) for v in column.astype(object)]
+
+    assert verdicts(summary.loc[shared, "is_name_contradicted_by_backtest"]) == verdicts(
+        backtest.loc[shared, "is_name_contradicted"]
+    )
+    # A fallback of today is another cluster than the cutoff's fallback of the same key.
+    others = summary.drop(index=shared)
+    assert others[["backtest_repeat_rate", "backtest_lift"]].isna().all().all()
+    assert any(k.startswith("segment_") for k in others.index)
+
+
 def test_each_customer_says_whether_they_meet_their_persona(default_build: DbtRun):
     # dim_customer_segments.meets_persona_conditions, computed in SQL, against the conditions
     # evaluated here on fct_customer_rfm with the published thresholds.
