@@ -91,18 +91,25 @@ top_rfm_segments as (
 
 ),
 
+seed_personas as (
+
+    select persona_key from {{ ref('cluster_personas') }}
+
+),
+
 backtest_personas as (
 
     -- The same name at the cutoff's fit: only the seed's personas, since a fallback
     -- segment_<n> of the cutoff is another cluster than today's segment_<n>.
     select
-        segment_key as persona_key,
-        repeat_rate,
-        lift,
-        is_name_contradicted
-    from {{ ref('fct_segment_backtest') }}
-    where grouping = 'persona'
-        and segment_key in (select persona_key from {{ ref('cluster_personas') }})
+        backtest.segment_key as persona_key,
+        backtest.repeat_rate,
+        backtest.lift,
+        backtest.is_name_contradicted
+    from {{ ref('fct_segment_backtest') }} as backtest
+    inner join seed_personas
+        on backtest.segment_key = seed_personas.persona_key
+    where backtest.grouping = 'persona'
 
 ),
 
