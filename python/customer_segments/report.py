@@ -951,9 +951,10 @@ def name_contradiction_note(backtest: pd.DataFrame) -> str:
     Returns
     -------
     str
-        For example "The backtest contradicts 1 persona name: lost (expected to come back less
-        often than the base rate; 68.9% did, against 33.0%). ..." or, when every name that
-        promises something holds, "The backtest bears out the 3 persona names that promise ...".
+        For example "The backtest contradicts 1 persona name(s): lost (expected to come back
+        less often than the base rate; 68.9% did, against 33.0%). ..." or, when every name that
+        promises something holds, "The backtest bears out the 3 persona name(s) that promise
+        ...".
     """
     rows = backtest.loc[
         (backtest["grouping"] == "persona") & backtest["expected_repeat"].notna()

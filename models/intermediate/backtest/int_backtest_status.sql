@@ -7,8 +7,7 @@
     at the cutoff, as many customers with a purchase before the training cutoff to train the
     probability on (a log just over two horizons long has only its first days' customers there,
     and a model fitted on a dozen of them is worse than none), and, in each of the two horizons
-    that follow the cutoffs, some customers who
-    bought and some who did not. An as_of_date more than a week after the last kept line (more
+    that follow the cutoffs, some customers who bought and some who did not. An as_of_date more than a week after the last kept line (more
     than 8 days: the default as_of_date is the day after it) leaves the end of the last horizon
     without data: no backtest then either.
 -#}
