@@ -5,11 +5,16 @@ current persona, ``fct_segment_movements_latest`` the customers whose persona ch
 last two snapshots of the history. Written to ``<out>/audiences/``:
 
 * ``persona_<persona_key>.csv`` (and ``.parquet``): the persona's current members;
+* ``matched_<persona_key>.csv`` (and ``.parquet``): every customer who meets the persona's
+  conditions themselves, whatever their cluster (``matched_persona_key``: the first persona in
+  the seed's priority order whose conditions the customer meets), for a campaign that must reach
+  everyone who fits a definition (``matched_new.csv``: every customer whose first purchase is
+  recent, where ``persona_new.csv`` holds the one cluster named ``new``);
 * ``downgrade_<from>_to_<to>.csv`` (and ``.parquet``): the customers of one downgrade move
   (for example ``downgrade_high_value_to_at_risk.csv``, the win-back list).
 
-Every file has a header row and the columns of :data:`AUDIENCE_COLUMNS` (``meets_persona_conditions``
-and ``next_purchase_probability`` only when the warehouse has them), plain CSV in UTF-8, customers
+Every file has a header row and the columns of :data:`AUDIENCE_COLUMNS` (``meets_persona_conditions``,
+``matched_persona_key`` and ``next_purchase_probability`` only when the warehouse has them), plain CSV in UTF-8, customers
 sorted by net revenue, highest first. A persona's list holds every member of its cluster, as the
 marts do; ``meets_persona_conditions`` marks the members who meet the persona's conditions
 themselves (a cluster is named when most of them do), for a list that keeps the name's promise
@@ -35,6 +40,7 @@ AUDIENCE_COLUMNS: tuple[str, ...] = (
     "persona_key",
     "persona_name",
     "meets_persona_conditions",
+    "matched_persona_key",
     "moved_from_persona",
     "is_downgrade",
     "monetary",
@@ -57,7 +63,7 @@ def audience_frames(customers: pd.DataFrame, movements: pd.DataFrame) -> dict[st
     customers : pandas.DataFrame
         ``dim_customer_segments``: one row per customer with ``customer_id``, ``country``,
         ``persona_key``, ``persona_name``, ``monetary``, ``recency_days`` and, when present,
-        ``meets_persona_conditions`` and ``next_purchase_probability``.
+        ``meets_persona_conditions``, ``matched_persona_key`` and ``next_purchase_probability``.
     movements : pandas.DataFrame
         ``fct_segment_movements_latest``: ``customer_id``, ``from_persona``, ``to_persona``,
         ``is_downgrade``, one row per customer whose persona changed in the last period.
@@ -65,8 +71,10 @@ def audience_frames(customers: pd.DataFrame, movements: pd.DataFrame) -> dict[st
     Returns
     -------
     dict of str to pandas.DataFrame
-        ``persona_<key>`` for every current persona and ``downgrade_<from>_to_<to>`` for every
-        downgrade move, each sorted by ``monetary`` (highest first), then ``customer_id``.
+        ``persona_<key>`` for every current persona, ``matched_<key>`` for every persona some
+        customer matches (when ``matched_persona_key`` is given) and ``downgrade_<from>_to_<to>``
+        for every downgrade move, each sorted by ``monetary`` (highest first), then
+        ``customer_id``.
     """
     moves = movements[["customer_id", "from_persona", "is_downgrade"]].rename(
         columns={"from_persona": "moved_from_persona"}
@@ -79,6 +87,9 @@ def audience_frames(customers: pd.DataFrame, movements: pd.DataFrame) -> dict[st
         _file_stem("persona", key): members[columns].reset_index(drop=True)
         for key, members in table.groupby("persona_key", sort=True)
     }
+    if "matched_persona_key" in table.columns:
+        for key, members in table.groupby("matched_persona_key", sort=True):
+            audiences[_file_stem("matched", key)] = members[columns].reset_index(drop=True)
     downgrades = table.loc[table["is_downgrade"]]
     for (origin, target), members in downgrades.groupby(["moved_from_persona", "persona_key"]):
         audiences[_file_stem("downgrade", origin, "to", target)] = members[columns].reset_index(

@@ -17,6 +17,8 @@ def _customers() -> pd.DataFrame:
             "persona_key": ["new", "new", "at_risk", "refunded"],
             "persona_name": ["New customers", "New customers", "At-risk customers", "Refunded"],
             "meets_persona_conditions": [True, False, True, True],
+            # Customer 4's cluster is unnamed in real builds too: matched finds who fits `new`.
+            "matched_persona_key": ["new", "occasional", "at_risk", "refunded"],
             "monetary": [120.0, 300.0, 900.0, 0.0],
             "recency_days": [10, 70, 200, 40],
             "next_purchase_probability": [0.4, 0.3, 0.1, 0.05],
@@ -39,6 +41,10 @@ def test_each_persona_and_downgrade_gets_a_list_with_the_verdict_per_customer():
     audiences = audience_frames(_customers(), _moves())
     assert sorted(audiences) == [
         "downgrade_high_value_to_at_risk",
+        "matched_at_risk",
+        "matched_new",
+        "matched_occasional",
+        "matched_refunded",
         "persona_at_risk",
         "persona_new",
         "persona_refunded",
@@ -52,8 +58,22 @@ def test_each_persona_and_downgrade_gets_a_list_with_the_verdict_per_customer():
 
 
 def test_a_warehouse_without_the_verdict_still_gets_its_lists(tmp_path: Path):
-    older = _customers().drop(columns=["meets_persona_conditions", "next_purchase_probability"])
+    older = _customers().drop(
+        columns=["meets_persona_conditions", "matched_persona_key", "next_purchase_probability"]
+    )
     written = write_audiences(older, _moves(), tmp_path)
     lists = {path.stem: pd.read_csv(path) for path in written}
     assert "meets_persona_conditions" not in lists["persona_new"].columns
     assert lists["persona_new"]["customer_id"].tolist() == [2, 1]
+    assert not any(stem.startswith("matched_") for stem in lists)
+
+
+def test_matched_lists_reach_everyone_who_fits_whatever_their_cluster():
+    customers = _customers()
+    customers.loc[3, ["persona_key", "matched_persona_key"]] = ["segment_3", "new"]
+    audiences = audience_frames(customers, _moves())
+    # Customer 2 is in the `new` cluster without meeting its conditions; customer 4 meets them
+    # from an unnamed cluster: the matched list has customer 4 and not customer 2.
+    assert audiences["matched_new"]["customer_id"].tolist() == [1, 4]
+    assert audiences["persona_new"]["customer_id"].tolist() == [2, 1]
+    assert audiences["matched_occasional"]["customer_id"].tolist() == [2]

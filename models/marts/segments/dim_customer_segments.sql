@@ -8,11 +8,15 @@
 
     meets_persona_conditions: a cluster carries a persona's name when its median customer and at
     least cluster_min_share_meeting_conditions of its members meet the persona's conditions
-    (cluster_persona_conditions); this says, customer by customer, who does. The measures are
-    the naming step's (customer_segments.personas.customer_measures): gaps_since_last_purchase
-    = recency_days / max(average_purchase_gap_days, 7), none for one order; a condition on a
-    missing measure is not met. True for a rule persona (the rule is the definition), NULL for a
-    fallback cluster (`segment_<n>`: no persona to meet).
+    (cluster_persona_conditions); this says, customer by customer, who does
+    (int_customer_persona_conditions). True for a rule persona (the rule is the definition),
+    NULL for a fallback cluster (`segment_<n>`: no persona to meet).
+
+    matched_persona_key: the same conditions judged for every persona of the seed, whatever the
+    customer's cluster: the first persona in the seed's match_priority whose conditions the
+    customer meets (NULL when none). Only one cluster can carry a name, so a cluster's name
+    misses the members of other clusters who fit it (new customers in an unnamed cluster); this
+    column finds them all. A rule persona's customers keep it.
 -#}
 
 with
@@ -45,83 +49,41 @@ probabilities as (
 
 persona_conditions as (
 
-    select * from {{ ref('cluster_persona_conditions') }}
+    select * from {{ ref('int_customer_persona_conditions') }}
 
 ),
 
-customer_measures as (
+cluster_personas as (
+
+    select * from {{ ref('cluster_personas') }}
+
+),
+
+own_persona_conditions as (
 
     select
-        customers.customer_id,
-        customer_clusters.persona_key,
-        cast(customers.recency_days as {{ double_type() }}) as recency_days,
-        cast(customers.frequency as {{ double_type() }}) as frequency,
-        cast(customers.monetary as {{ double_type() }}) as monetary,
-        cast(customers.tenure_days as {{ double_type() }}) as tenure_days,
-        cast(customers.average_purchase_gap_days as {{ double_type() }})
-            as average_purchase_gap_days,
-        customers.frequency >= 2 as is_repeat_customer
+        persona_conditions.customer_id,
+        persona_conditions.meets_every_condition
 
-    from customers
+    from persona_conditions
     inner join customer_clusters
-        on customers.customer_id = customer_clusters.customer_id
-    where customer_clusters.cluster_id is not null
+        on
+            persona_conditions.customer_id = customer_clusters.customer_id
+            and persona_conditions.persona_key = customer_clusters.persona_key
 
 ),
 
-rhythm as (
+first_matched_personas as (
 
     select
-        *,
-        -- 7: customer_segments.personas.MIN_PURCHASE_GAP_DAYS, a week's floor on the gap
-        case
-            when is_repeat_customer
-                then recency_days / greatest(average_purchase_gap_days, 7.0)
-        end as gaps_since_last_purchase
+        persona_conditions.customer_id,
+        persona_conditions.persona_key,
+        cluster_personas.display_name
 
-    from customer_measures
-
-),
-
-measured_conditions as (
-
-    select
-        rhythm.customer_id,
-        persona_conditions.operator,
-        persona_conditions.threshold,
-        case persona_conditions.measure
-            when 'recency_days' then rhythm.recency_days
-            when 'frequency' then rhythm.frequency
-            when 'monetary' then rhythm.monetary
-            when 'tenure_days' then rhythm.tenure_days
-            when 'average_purchase_gap_days' then rhythm.average_purchase_gap_days
-            when 'gaps_since_last_purchase' then rhythm.gaps_since_last_purchase
-        end as measure_value
-
-    from rhythm
-    inner join persona_conditions
-        on rhythm.persona_key = persona_conditions.persona_key
-
-),
-
-conditions_met as (
-
-    select
-        customer_id,
-        min(
-            case
-                when measure_value is null or threshold is null then 0
-                when operator = '<' and measure_value < threshold then 1
-                when operator = '<=' and measure_value <= threshold then 1
-                when operator = '>' and measure_value > threshold then 1
-                when operator = '>=' and measure_value >= threshold then 1
-                when operator = '=' and measure_value = threshold then 1
-                else 0
-            end
-        ) = 1 as meets_every_condition
-
-    from measured_conditions
-    group by customer_id
+    from persona_conditions
+    inner join cluster_personas
+        on persona_conditions.persona_key = cluster_personas.persona_key
+    where persona_conditions.is_first_match
 
 ),
 
@@ -163,8 +125,16 @@ final as (
         case
             when persona_catalog.assigned_by = 'rule' then true
             when persona_catalog.is_fallback then null
-            else coalesce(conditions_met.meets_every_condition, false)
+            else coalesce(own_persona_conditions.meets_every_condition, false)
         end as meets_persona_conditions,
+        case
+            when persona_catalog.assigned_by = 'rule' then customer_clusters.persona_key
+            else first_matched_personas.persona_key
+        end as matched_persona_key,
+        case
+            when persona_catalog.assigned_by = 'rule' then persona_catalog.persona_name
+            else first_matched_personas.display_name
+        end as matched_persona_name,
 
         customers.first_purchase_date,
         customers.last_purchase_date,
@@ -177,8 +147,10 @@ final as (
         on customer_clusters.persona_key = persona_catalog.persona_key
     left join probabilities
         on customers.customer_id = probabilities.customer_id
-    left join conditions_met
-        on customers.customer_id = conditions_met.customer_id
+    left join own_persona_conditions
+        on customers.customer_id = own_persona_conditions.customer_id
+    left join first_matched_personas
+        on customers.customer_id = first_matched_personas.customer_id
 
 )
 

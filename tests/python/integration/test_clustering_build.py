@@ -387,3 +387,42 @@ def test_each_customer_says_whether_they_meet_their_persona(default_build: DbtRu
     assert fallback["meets_persona_conditions"].isna().all()
     rule = verdicts.loc[verdicts["cluster_id"].isna()]
     assert len(rule) > 0 and rule["meets_persona_conditions"].astype(bool).all()
+
+
+def test_each_customer_gets_the_first_persona_whose_conditions_they_meet(default_build: DbtRun):
+    # dim_customer_segments.matched_persona_key, computed in SQL, against the seed's personas
+    # tried here in match_priority order on each customer's own measures.
+    seed = pd.read_csv(PROJECT_DIR / "seeds" / "cluster_personas.csv")
+    by_conditions = seed.loc[seed["assigned_by"] == "conditions"].sort_values("match_priority")
+    conditions = default_build.query("select * from main.cluster_persona_conditions")
+    members = _members_with_measures(default_build)
+    expected = pd.Series(None, index=members.index, dtype=object)
+    for persona in by_conditions.itertuples():
+        meets = pd.Series(True, index=members.index)
+        for condition in conditions.loc[
+            conditions["persona_key"] == persona.persona_key
+        ].itertuples():
+            meets &= OPERATORS[condition.operator](members[condition.measure], condition.threshold)
+        expected[meets & expected.isna()] = persona.persona_key
+    expected = expected.set_axis(members["customer_id"]).sort_index()
+    found = default_build.query(
+        "select customer_id, cluster_id, persona_key, matched_persona_key, matched_persona_name"
+        " from main.dim_customer_segments"
+    ).set_index("customer_id")
+    clustered = found.loc[found["cluster_id"].notna()]
+    pd.testing.assert_series_equal(
+        clustered["matched_persona_key"].astype(object).sort_index(), expected, check_names=False
+    )
+    names = seed.set_index("persona_key")["display_name"]
+    matched = found.loc[found["matched_persona_key"].notna()]
+    assert (
+        matched["matched_persona_name"].tolist() == names[matched["matched_persona_key"]].tolist()
+    )
+    # Rule personas keep theirs.
+    rule = found.loc[found["cluster_id"].isna()]
+    assert len(rule) > 0 and (rule["matched_persona_key"] == rule["persona_key"]).all()
+    # Worth having on the default data: new customers sit outside the cluster named `new`.
+    outside = clustered.loc[
+        (clustered["matched_persona_key"] == "new") & (clustered["persona_key"] != "new")
+    ]
+    assert len(outside) > 0
