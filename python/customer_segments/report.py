@@ -1693,6 +1693,7 @@ PERSONA_COLUMNS: tuple[Column, ...] = (
     Column("cluster_id", "Cluster", ".0f"),
     Column("customer_count", "Customers", ",.0f"),
     Column("customer_share", "Share of customers", ".1%"),
+    Column("matched_customer_count", "Fit it, any cluster", ",.0f"),
     Column("revenue_share", "Share of revenue", ".1%"),
     Column("median_recency_days", "Median recency (days)", "n"),
     Column("median_frequency", "Median orders", "n"),

@@ -216,6 +216,8 @@ def segment_tables(customers: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]
         top_rfm_segments=("rfm_segment", lambda s: ", ".join(s.value_counts().index[:3])),
     ).reset_index()
     summary["customer_share"] = summary["customer_count"] / len(customers)
+    # Every customer fits their own persona here (dim_customer_segments.matched_persona_key).
+    summary["matched_customer_count"] = summary["customer_count"]
     summary["revenue_share"] = summary["revenue"] / summary["revenue"].sum()
     centroids = grouped.agg(
         cluster_id=("cluster_id", "first"),

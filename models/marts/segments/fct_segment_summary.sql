@@ -97,6 +97,19 @@ seed_personas as (
 
 ),
 
+matched_personas as (
+
+    -- Customers whose own persona by the seed's conditions this is, in any cluster.
+    select
+        matched_persona_key as persona_key,
+        count(*) as matched_customer_count
+
+    from customer_segments
+    where matched_persona_key is not null
+    group by matched_persona_key
+
+),
+
 backtest_personas as (
 
     -- The same name at the cutoff's fit: only the seed's personas, since a fallback
@@ -126,6 +139,10 @@ final as (
         personas.customer_count,
         cast(personas.customer_count as {{ double_type() }}) / totals.customer_count
             as customer_share,
+        case
+            when seed_personas.persona_key is not null
+                then coalesce(matched_personas.matched_customer_count, 0)
+        end as matched_customer_count,
         cast(personas.revenue as numeric(18, 2)) as revenue,
         cast(personas.revenue as {{ double_type() }})
         / nullif(cast(totals.revenue as {{ double_type() }}), 0) as revenue_share,
@@ -151,6 +168,10 @@ final as (
         on personas.persona_key = top_rfm_segments.persona_key
     left join backtest_personas
         on personas.persona_key = backtest_personas.persona_key
+    left join seed_personas
+        on personas.persona_key = seed_personas.persona_key
+    left join matched_personas
+        on personas.persona_key = matched_personas.persona_key
 
 )
 

@@ -426,3 +426,13 @@ def test_each_customer_gets_the_first_persona_whose_conditions_they_meet(default
         (clustered["matched_persona_key"] == "new") & (clustered["persona_key"] != "new")
     ]
     assert len(outside) > 0
+    # fct_segment_summary counts them beside each persona's members (NULL for a fallback).
+    summary = default_build.query(
+        "select persona_key, customer_count, matched_customer_count from main.fct_segment_summary"
+    ).set_index("persona_key")
+    in_seed = summary.index.isin(seed["persona_key"])
+    counts = found["matched_persona_key"].value_counts()
+    expected_counts = [int(counts.get(key, 0)) for key in summary.index[in_seed]]
+    assert summary.loc[in_seed, "matched_customer_count"].astype(int).tolist() == expected_counts
+    assert summary.loc[~in_seed, "matched_customer_count"].isna().all()
+    assert summary.loc["new", "matched_customer_count"] > summary.loc["new", "customer_count"]
