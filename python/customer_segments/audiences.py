@@ -1,20 +1,21 @@
-"""Audiences a CRM can load: one list per persona and one per downgrade move of the last period.
+"""Audiences a CRM can load: one list per persona, per first match and per downgrade move.
 
 Read from the published warehouse (read-only): ``dim_customer_segments`` gives every customer's
 current persona, ``fct_segment_movements_latest`` the customers whose persona changed between the
 last two snapshots of the history. Written to ``<out>/audiences/``:
 
 * ``persona_<persona_key>.csv`` (and ``.parquet``): the persona's current members;
-* ``matched_<persona_key>.csv`` (and ``.parquet``): every customer who meets the persona's
-  conditions themselves, whatever their cluster (``matched_persona_key``: the first persona in
-  the seed's priority order whose conditions the customer meets), for a campaign that must reach
-  everyone who fits a definition (``matched_new.csv``: every customer whose first purchase is
-  recent, where ``persona_new.csv`` holds the one cluster named ``new``);
+* ``matched_<persona_key>.csv`` (and ``.parquet``): the customers whose first match this
+  persona is, whatever their cluster (``matched_persona_key``: the first persona in the seed's
+  priority order whose conditions the customer meets themselves). One list per customer; for
+  ``new``, first in priority, it is every customer whose first purchase is recent, where
+  ``persona_new.csv`` holds the one cluster named ``new``;
 * ``downgrade_<from>_to_<to>.csv`` (and ``.parquet``): the customers of one downgrade move
   (for example ``downgrade_high_value_to_at_risk.csv``, the win-back list).
 
-Every file has a header row and the columns of :data:`AUDIENCE_COLUMNS` (``meets_persona_conditions``,
-``matched_persona_key`` and ``next_purchase_probability`` only when the warehouse has them), plain CSV in UTF-8, customers
+Every file has a header row and the columns of :data:`AUDIENCE_COLUMNS`
+(``meets_persona_conditions``, ``matched_persona_key`` and ``next_purchase_probability`` only
+when the warehouse has them), plain CSV in UTF-8, customers
 sorted by net revenue, highest first. A persona's list holds every member of its cluster, as the
 marts do; ``meets_persona_conditions`` marks the members who meet the persona's conditions
 themselves (a cluster is named when most of them do), for a list that keeps the name's promise

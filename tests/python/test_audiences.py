@@ -17,7 +17,7 @@ def _customers() -> pd.DataFrame:
             "persona_key": ["new", "new", "at_risk", "refunded"],
             "persona_name": ["New customers", "New customers", "At-risk customers", "Refunded"],
             "meets_persona_conditions": [True, False, True, True],
-            # Customer 4's cluster is unnamed in real builds too: matched finds who fits `new`.
+            # Each customer's first match by the seed's conditions, whatever their cluster.
             "matched_persona_key": ["new", "occasional", "at_risk", "refunded"],
             "monetary": [120.0, 300.0, 900.0, 0.0],
             "recency_days": [10, 70, 200, 40],

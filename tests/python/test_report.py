@@ -216,8 +216,10 @@ def segment_tables(customers: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]
         top_rfm_segments=("rfm_segment", lambda s: ", ".join(s.value_counts().index[:3])),
     ).reset_index()
     summary["customer_share"] = summary["customer_count"] / len(customers)
-    # Every customer fits their own persona here (dim_customer_segments.matched_persona_key).
-    summary["matched_customer_count"] = summary["customer_count"]
+    # Customers of any cluster who fit each persona, and whose first match it is: numbers the
+    # members' count cannot give, so that the table is seen to show these columns.
+    summary["fitting_customer_count"] = 3 * summary["customer_count"] + 1
+    summary["matched_customer_count"] = 2 * summary["customer_count"] + 1
     summary["revenue_share"] = summary["revenue"] / summary["revenue"].sum()
     centroids = grouped.agg(
         cluster_id=("cluster_id", "first"),
@@ -609,6 +611,13 @@ def test_writes_one_html_file_with_every_figure_and_the_persona_table(report):
     assert keys[0] == "high_value" and sorted(keys) == sorted([*PERSONAS, "no_purchase"])
     revenue = synthetic_customers().groupby("persona_key")["monetary"].sum()
     assert keys == revenue.sort_values(ascending=False).index.tolist()
+    # Beside the members, those of any cluster who fit the persona and whose first match it is.
+    headers = re.findall(r"<th[^>]*>([^<]*)</th>", table)
+    members = headers.index("Customers")
+    assert headers[members + 2 : members + 4] == ["Fit it, any cluster", "First match, any cluster"]
+    first_row = re.findall(r"<td[^>]*>([^<]*)</td>", table.split("</tr>")[1])
+    count = int(first_row[members].replace(",", ""))
+    assert first_row[members + 2 : members + 4] == [f"{3 * count + 1:,}", f"{2 * count + 1:,}"]
 
 
 def test_every_section_of_the_backtest_and_the_history_is_there(report):

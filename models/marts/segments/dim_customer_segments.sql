@@ -9,7 +9,7 @@
     meets_persona_conditions: a cluster carries a persona's name when its median customer and at
     least cluster_min_share_meeting_conditions of its members meet the persona's conditions
     (cluster_persona_conditions); this says, customer by customer, who does
-    (int_customer_persona_conditions). True for a rule persona (the rule is the definition),
+    (int_customer_persona_matches). True for a rule persona (the rule is the definition),
     NULL for a fallback cluster (`segment_<n>`: no persona to meet).
 
     matched_persona_key: the same conditions judged for every persona of the seed, whatever the
@@ -49,7 +49,7 @@ probabilities as (
 
 persona_conditions as (
 
-    select * from {{ ref('int_customer_persona_conditions') }}
+    select * from {{ ref('int_customer_persona_matches') }}
 
 ),
 

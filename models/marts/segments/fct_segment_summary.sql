@@ -93,13 +93,29 @@ top_rfm_segments as (
 
 seed_personas as (
 
-    select persona_key from {{ ref('cluster_personas') }}
+    select
+        persona_key,
+        assigned_by
+    from {{ ref('cluster_personas') }}
+
+),
+
+fitting_personas as (
+
+    select
+        persona_matches.persona_key,
+        count(*) as fitting_customer_count
+
+    from {{ ref('int_customer_persona_matches') }} as persona_matches
+    inner join customer_segments
+        on persona_matches.customer_id = customer_segments.customer_id
+    where persona_matches.meets_every_condition and customer_segments.cluster_id is not null
+    group by persona_matches.persona_key
 
 ),
 
 matched_personas as (
 
-    -- Customers whose own persona by the seed's conditions this is, in any cluster.
     select
         matched_persona_key as persona_key,
         count(*) as matched_customer_count
@@ -140,6 +156,10 @@ final as (
         cast(personas.customer_count as {{ double_type() }}) / totals.customer_count
             as customer_share,
         case
+            when seed_personas.assigned_by = 'conditions'
+                then coalesce(fitting_personas.fitting_customer_count, 0)
+        end as fitting_customer_count,
+        case
             when seed_personas.persona_key is not null
                 then coalesce(matched_personas.matched_customer_count, 0)
         end as matched_customer_count,
@@ -170,6 +190,8 @@ final as (
         on personas.persona_key = backtest_personas.persona_key
     left join seed_personas
         on personas.persona_key = seed_personas.persona_key
+    left join fitting_personas
+        on personas.persona_key = fitting_personas.persona_key
     left join matched_personas
         on personas.persona_key = matched_personas.persona_key
 

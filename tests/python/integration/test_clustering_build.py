@@ -397,6 +397,7 @@ def test_each_customer_gets_the_first_persona_whose_conditions_they_meet(default
     conditions = default_build.query("select * from main.cluster_persona_conditions")
     members = _members_with_measures(default_build)
     expected = pd.Series(None, index=members.index, dtype=object)
+    fitting = {}
     for persona in by_conditions.itertuples():
         meets = pd.Series(True, index=members.index)
         for condition in conditions.loc[
@@ -404,6 +405,7 @@ def test_each_customer_gets_the_first_persona_whose_conditions_they_meet(default
         ].itertuples():
             meets &= OPERATORS[condition.operator](members[condition.measure], condition.threshold)
         expected[meets & expected.isna()] = persona.persona_key
+        fitting[persona.persona_key] = int(meets.sum())
     expected = expected.set_axis(members["customer_id"]).sort_index()
     found = default_build.query(
         "select customer_id, cluster_id, persona_key, matched_persona_key, matched_persona_name"
@@ -427,8 +429,10 @@ def test_each_customer_gets_the_first_persona_whose_conditions_they_meet(default
     ]
     assert len(outside) > 0
     # fct_segment_summary counts them beside each persona's members (NULL for a fallback).
+    # and how many of any cluster fit each persona (a customer may fit several).
     summary = default_build.query(
-        "select persona_key, customer_count, matched_customer_count from main.fct_segment_summary"
+        "select persona_key, customer_count, fitting_customer_count, matched_customer_count"
+        " from main.fct_segment_summary"
     ).set_index("persona_key")
     in_seed = summary.index.isin(seed["persona_key"])
     counts = found["matched_persona_key"].value_counts()
@@ -436,3 +440,15 @@ def test_each_customer_gets_the_first_persona_whose_conditions_they_meet(default
     assert summary.loc[in_seed, "matched_customer_count"].astype(int).tolist() == expected_counts
     assert summary.loc[~in_seed, "matched_customer_count"].isna().all()
     assert summary.loc["new", "matched_customer_count"] > summary.loc["new", "customer_count"]
+    by_conditions_here = summary.index.isin(by_conditions["persona_key"])
+    expected_fitting = [fitting[key] for key in summary.index[by_conditions_here]]
+    assert summary.loc[by_conditions_here, "fitting_customer_count"].astype(int).tolist() == (
+        expected_fitting
+    )
+    assert summary.loc[~by_conditions_here, "fitting_customer_count"].isna().all()
+    # Fitting counts overlap, first matches do not: on the default data some persona loses
+    # customers who fit it to an earlier one.
+    assert (
+        summary.loc[by_conditions_here, "fitting_customer_count"]
+        > summary.loc[by_conditions_here, "matched_customer_count"]
+    ).any()

@@ -1,5 +1,6 @@
 """The dbt unit tests (`unit_tests:` in the models' YAML), on their own: the fast lane's check of
-the SQL logic. Their parent models are built first, because dbt reads the parents' column types
+the SQL logic. Their parent models are built first (the persona matches' parents include the
+clustering step's cluster_persona_conditions), because dbt reads the parents' column types
 from the warehouse: on a small file rather than `--empty`, because an empty build stops, rightly,
 at int_as_of_date (no purchase line at all)."""
 
@@ -17,7 +18,15 @@ pytestmark = pytest.mark.dbt_unit
 def test_every_dbt_unit_test_passes(tmp_path: Path):
     raw, _ = generate(tmp_path / "data", seed=3, lines=10_000)
     parents = run_dbt(
-        ["build", "--select", "+fct_customer_rfm", "--exclude-resource-type", "unit_test", "test"],
+        [
+            "build",
+            "--select",
+            "+fct_customer_rfm",
+            "+int_customer_persona_matches",
+            "--exclude-resource-type",
+            "unit_test",
+            "test",
+        ],
         tmp_path / "build",
         raw,
     )
