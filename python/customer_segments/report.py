@@ -1705,6 +1705,15 @@ PERSONA_COLUMNS: tuple[Column, ...] = (
 )
 
 
+PERSONA_CAPTION = (
+    "Customers: the members of the cluster that carries the name (or of the rule persona). "
+    "Fit it, any cluster: customers of every cluster who meet all of the persona's conditions "
+    "themselves; one customer can fit several personas. First match, any cluster: those for "
+    "whom it is the first persona, in the seed's priority order, whose conditions they meet "
+    "(dim_customer_segments.matched_persona_key, the exports/audiences/matched_<key>.csv lists)."
+)
+
+
 def persona_table(
     summary: pd.DataFrame, centroids: pd.DataFrame, order: Sequence[str] | None = None
 ) -> TableSection:
@@ -1728,7 +1737,14 @@ def persona_table(
     clusters = dict(zip(centroids["persona_key"].astype(str), centroids["cluster_id"], strict=True))
     rows = summary.set_index(summary["persona_key"].astype(str)).loc[order]
     rows = rows.assign(persona_key=order, cluster_id=[clusters.get(key) for key in order])
-    return table_section("personas", "Personas", rows, PERSONA_COLUMNS, table_id="persona-table")
+    return table_section(
+        "personas",
+        "Personas",
+        rows,
+        PERSONA_COLUMNS,
+        table_id="persona-table",
+        caption=PERSONA_CAPTION,
+    )
 
 
 # --------------------------------------------------------------------------------------------

@@ -618,6 +618,10 @@ def test_writes_one_html_file_with_every_figure_and_the_persona_table(report):
     first_row = re.findall(r"<td[^>]*>([^<]*)</td>", table.split("</tr>")[1])
     count = int(first_row[members].replace(",", ""))
     assert first_row[members + 2 : members + 4] == [f"{3 * count + 1:,}", f"{2 * count + 1:,}"]
+    # The caption under the table says what the three counts are.
+    caption = page.split('<table id="persona-table">')[1].split('<p class="caption">')[1]
+    assert caption.startswith("Customers: the members of the cluster")
+    assert "First match, any cluster" in caption.split("</p>")[0]
 
 
 def test_every_section_of_the_backtest_and_the_history_is_there(report):
