@@ -829,6 +829,12 @@ def targets(series: dict[tuple, dict]) -> list[str]:
     return lines_out
 
 
+def model_seconds(models: dict[str, float], model: str) -> str:
+    """A model's median seconds in one series, or ``-`` where the series has no such model (a
+    model added after those runs: not a model that took no time)."""
+    return f"{models[model]:.2f}" if model in models else "-"
+
+
 def render(runs: list[Run]) -> str:
     series_runs = latest_series(runs)
     series = {key: summarize(rs) for key, rs in series_runs.items()}
@@ -905,7 +911,7 @@ def render(runs: list[Run]) -> str:
         for model in models:
             out.append(
                 f"| {model} | "
-                + " | ".join(f"{series[k]['models'].get(model, 0.0):.2f}" for k in phased)
+                + " | ".join(model_seconds(series[k]["models"], model) for k in phased)
                 + " |"
             )
     split = [k for k in order if "split" in series[k]]

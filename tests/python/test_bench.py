@@ -280,3 +280,10 @@ def test_the_history_is_judged_on_its_rows():
     assert "50,000 -> 500,000 rows (x10.0)" in line and line.endswith("**met**")
     line = next(line for line in targets(series(7.0)) if "customers x snapshots" in line)
     assert line.endswith("**MISSED**")
+
+
+def test_a_model_missing_from_a_series_reads_as_a_dash_not_as_no_time():
+    models = {"dim_customer_segments": 0.951, "int_customer_persona_matches": 0.0}
+    assert bench_run.model_seconds(models, "dim_customer_segments") == "0.95"
+    assert bench_run.model_seconds(models, "int_customer_persona_matches") == "0.00"
+    assert bench_run.model_seconds(models, "a_model_added_later") == "-"
