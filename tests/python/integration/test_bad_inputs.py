@@ -216,12 +216,14 @@ def _returns_only_customer_is_no_purchase(run: DbtRun, good: DbtRun) -> None:
     """Every data test passed (the build is green); the customer is listed as no_purchase, with
     no purchase to measure, and the RFM mart leaves them out."""
     customer = run.query(
-        "select persona_key, frequency, monetary, meets_persona_conditions,"
+        "select persona_key, matched_persona_key, frequency, monetary, meets_persona_conditions,"
         " next_purchase_probability"
         f" from main.dim_customer_segments where customer_id = {RETURNS_ONLY_CUSTOMER}"
     )
     assert len(customer) == 1
     assert customer["persona_key"].iloc[0] == "no_purchase"
+    # A rule persona is also the customer's first match (no persona's conditions are judged).
+    assert customer["matched_persona_key"].iloc[0] == "no_purchase"
     # Nothing to predict from: no probability, while the customers with a purchase have one.
     assert pd.isna(customer["next_purchase_probability"].iloc[0])
     scored = run.query(
