@@ -16,7 +16,8 @@
     customer's cluster: the first persona in the seed's match_priority whose conditions the
     customer meets (NULL when none). Only one cluster can carry a name, so a cluster's name
     misses the members of other clusters who fit it (new customers in an unnamed cluster); this
-    column finds them all. A rule persona's customers keep it.
+    column finds them, one persona per customer (`new` comes first, so every new customer is
+    matched to it). A rule persona's customers keep it.
 -#}
 
 with
@@ -47,7 +48,7 @@ probabilities as (
 
 ),
 
-persona_conditions as (
+persona_matches as (
 
     select * from {{ ref('int_customer_persona_matches') }}
 
@@ -62,28 +63,28 @@ cluster_personas as (
 own_persona_conditions as (
 
     select
-        persona_conditions.customer_id,
-        persona_conditions.meets_every_condition
+        persona_matches.customer_id,
+        persona_matches.meets_every_condition
 
-    from persona_conditions
+    from persona_matches
     inner join customer_clusters
         on
-            persona_conditions.customer_id = customer_clusters.customer_id
-            and persona_conditions.persona_key = customer_clusters.persona_key
+            persona_matches.customer_id = customer_clusters.customer_id
+            and persona_matches.persona_key = customer_clusters.persona_key
 
 ),
 
 first_matched_personas as (
 
     select
-        persona_conditions.customer_id,
-        persona_conditions.persona_key,
+        persona_matches.customer_id,
+        persona_matches.persona_key,
         cluster_personas.display_name
 
-    from persona_conditions
+    from persona_matches
     inner join cluster_personas
-        on persona_conditions.persona_key = cluster_personas.persona_key
-    where persona_conditions.is_first_match
+        on persona_matches.persona_key = cluster_personas.persona_key
+    where persona_matches.is_first_match
 
 ),
 
