@@ -1,4 +1,4 @@
-"""Deterministic generator of realistic Online Retail order lines with planted personas.
+"""Deterministic generator of realistic Online Retail order lines with planted customer states.
 
 The real Kaggle ``data.csv`` (the UCI Online Retail data set) cannot be shipped, so the project
 builds and tests on a synthetic file with the same layout and the same awkward properties:
@@ -7,10 +7,13 @@ exact duplicate lines, zero and negative prices, non-product stock codes, a hand
 wholesalers and one 80,995-unit order that is cancelled the same day. The facts it is
 calibrated to are in ``shared/ONLINE_RETAIL_FACTS.md``; the constants below name them.
 
-Every customer is given one of four personas (``occasional``, ``high_value``, ``at_risk``,
-``new``) whose buying behaviour differs in recency, frequency, monetary value and tenure, so a
-clustering of the cleaned RFM features can be scored against the planted truth. The personas are
-written to a second file that the pipeline never reads.
+Customers are simulated forward in time (``timelines.py``): a shop in a steady state whose
+customers join, buy at their own rate through the season and stop, so that what a customer looks
+like at any past date says what they do next, as in a real shop; the product's backtest depends
+on that. Each customer's state on the last day (``occasional``, ``high_value``, ``at_risk``,
+``new``), their kind (``light`` or ``frequent``) and whether they have stopped buying are
+written to a second file that the pipeline never reads, so that the segments can be scored
+against the truth.
 
 Design
 ------
@@ -31,9 +34,10 @@ At sizes above the default the invoice numbers grow past six digits and customer
 
 Where it departs from the real file
 -----------------------------------
-* Recency: median about 99 days against 51. Half the customers would have to have bought in the
-  last 51 days, but only the ``high_value`` and ``new`` personas (35 %) do; pulling occasional
-  buyers that close would make them indistinguishable from new customers.
+* Recency: median about 62 days against 51, and a larger first month (the real file's
+  December 2010 has 948 customers buying, this one's about 1,200): the simulated shop's base
+  of customers from before the file is larger, and more of them stop during the year.
+* Spend: the largest customer spends about 200,000 against 280,000.
 * A handful of lines the real file lacks, so that every cleaning rule meets a line it must
   exclude: zero-quantity lines of customers and one ``A`` bad-debt line naming a customer.
 * Unit prices have at most two decimals (the real file has a few like 0.001).
@@ -52,11 +56,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from online_retail_generator import timelines
+
 __all__ = [
     "COLUMNS",
     "DEFAULT_LINES",
     "PERSONA_KEYS",
-    "PERSONA_SHARES",
     "format_invoice_dates",
     "format_prices",
     "generate_order_lines",
@@ -227,18 +232,22 @@ POSTAGE_INVOICE_SHARE = 0.65
 CARRIAGE_INVOICE_SHARE = 0.35
 
 # --------------------------------------------------------------------------------------------
-# Personas. Recency and tenure are days before AS_OF_DATE; baskets scale lines per invoice,
-# volume scales quantities.
+# Customers: timelines simulated forward (timelines.py); baskets scale lines per invoice,
+# volume scales quantities, by kind of customer.
 # --------------------------------------------------------------------------------------------
-PERSONA_KEYS = ("occasional", "high_value", "at_risk", "new")
-PERSONA_SHARES = {"occasional": 0.45, "high_value": 0.15, "at_risk": 0.20, "new": 0.20}
-PERSONA_BASKET = {"occasional": 0.7, "high_value": 1.15, "at_risk": 1.1, "new": 0.8}
-PERSONA_LOG_VOLUME = {"occasional": -0.75, "high_value": 0.0, "at_risk": -0.1, "new": -0.6}
+PERSONA_KEYS = timelines.PERSONA_KEYS
+KIND_BASKET = {"light": 0.7, "frequent": 1.15}
+KIND_LOG_VOLUME = {"light": -0.75, "frequent": 0.0}
+# Customers' orders follow the season less than the lines do (bigger baskets carry the rest):
+# in the real file purchase invoices grow 1.9 times from June to November and distinct
+# customers 1.6 times, while lines per open day grow 2.3 times.
+PURCHASE_SEASON_EXPONENT = 0.8
 # A few huge wholesalers (GBP 100k-280k each in the real file) among the high-value customers.
 WHOLESALER_SHARE = 10 / DEFAULT_CUSTOMERS
+WHOLESALER_ORDERS = (20, 90)
 # A couple of shoppers who order almost every other day (210 invoices at most in the real file).
 SUPER_FREQUENT_SHARE = 2 / DEFAULT_CUSTOMERS
-MAX_FREQUENCY = 210
+SUPER_FREQUENT_ORDERS = (150, 211)
 # Guest checkouts are few, big baskets: ~130k rows over ~1,000 invoices, the rest of the real
 # file's 25,900 invoices being customers' orders, cancellations and one-line adjustments.
 GUEST_ROWS_PER_INVOICE = 130
@@ -571,6 +580,7 @@ class _Calendar:
 
     open_days: np.ndarray  # day index since START_DATE of each open day, ascending
     cumulative_weight: np.ndarray  # length n_open + 1, starts at 0
+    purchase_intensity: np.ndarray  # customers' orders per open day, relative
     basket_by_day: np.ndarray  # relative basket size per day index, 1 on average
     hour_values: np.ndarray
     hour_probabilities: np.ndarray
@@ -595,6 +605,7 @@ def _build_calendar() -> _Calendar:
     return _Calendar(
         open_days=open_days,
         cumulative_weight=np.concatenate([[0.0], np.cumsum(weights)]),
+        purchase_intensity=weights**PURCHASE_SEASON_EXPONENT,
         # Busy months have bigger baskets as well as more orders (Christmas stock-up);
         # half of the volume swing goes into the basket size.
         basket_by_day=np.sqrt(by_day / by_day.mean()),
@@ -790,6 +801,8 @@ def _make_plan(n_lines: int, seed: int, chunk_customers: int = CHUNK_CUSTOMERS) 
 class _Customers:
     ids: np.ndarray
     persona: np.ndarray  # index into PERSONA_KEYS
+    kind: np.ndarray  # index into timelines.KIND_KEYS
+    has_stopped: np.ndarray  # will not buy again after the file
     is_wholesaler: np.ndarray
     country: np.ndarray  # index into plan.countries
     volume: np.ndarray  # quantity multiplier
@@ -862,16 +875,26 @@ def _later_minutes(rng: np.random.Generator, minutes: np.ndarray, cal: _Calendar
     return np.where(prefer_same & same_ok, same, fallback).astype(np.int64)
 
 
-def _draw_customers(rng: np.random.Generator, plan: _Plan, chunk: int) -> _Customers:
+def _draw_customers(
+    rng: np.random.Generator, plan: _Plan, chunk: int
+) -> tuple[_Customers, timelines.Timelines]:
     n = int(plan.chunk_customers[chunk])
     offset = plan.customer_offset(chunk)
-    shares = np.array([PERSONA_SHARES[key] for key in PERSONA_KEYS])
-    persona = rng.permutation(np.repeat(np.arange(len(PERSONA_KEYS)), _split_evenly(n, shares)))
-    high_value = np.flatnonzero(persona == PERSONA_KEYS.index("high_value"))
-    n_wholesalers = min(high_value.size, max(1, round(n * WHOLESALER_SHARE)))
-    wholesalers = rng.choice(high_value, size=n_wholesalers, replace=False)
-    is_wholesaler = np.zeros(n, dtype=bool)
-    is_wholesaler[wholesalers] = True
+    cal = plan.calendar
+    n_wholesalers = max(1, round(n * WHOLESALER_SHARE))
+    lives = timelines.simulate_timelines(
+        rng,
+        n,
+        cal.purchase_intensity,
+        cal.open_days,
+        N_DAYS,
+        n_wholesalers=n_wholesalers,
+        n_super_frequent=max(1, round(n * SUPER_FREQUENT_SHARE)),
+        wholesaler_orders=WHOLESALER_ORDERS,
+        super_frequent_orders=SUPER_FREQUENT_ORDERS,
+    )
+    is_wholesaler = lives.all_year == 1
+    wholesalers = np.flatnonzero(is_wholesaler)
 
     # Exact quotas per country, every country at least once where the chunk is big enough.
     foreign_weights = np.array(list(FOREIGN_CUSTOMER_WEIGHTS.values()), dtype=float)
@@ -884,83 +907,29 @@ def _draw_customers(rng: np.random.Generator, plan: _Plan, chunk: int) -> _Custo
     counts = np.concatenate([[n - foreign.sum()], foreign])
     country = rng.permutation(np.repeat(np.arange(counts.size), counts))
     # Give the wholesalers the countries of the real ones, swapping with another customer.
-    for i, w in enumerate(np.sort(wholesalers)):
+    for i, w in enumerate(wholesalers):
         wanted = plan.countries.index(WHOLESALER_COUNTRIES[i % len(WHOLESALER_COUNTRIES)])
         donors = np.flatnonzero((country == wanted) & ~is_wholesaler)
         if donors.size:
             donor = donors[0]
             country[donor], country[w] = country[w], wanted
 
-    log_volume = np.array([PERSONA_LOG_VOLUME[key] for key in PERSONA_KEYS])[persona]
-    volume = np.exp(rng.normal(log_volume, 0.55))
-    volume[is_wholesaler] = rng.uniform(6.0, 20.0, n_wholesalers)
-    basket = np.array([PERSONA_BASKET[key] for key in PERSONA_KEYS])[persona]
+    kind = np.asarray(timelines.KIND_KEYS)[lives.kind]
+    volume = np.exp(rng.normal([KIND_LOG_VOLUME[k] for k in kind], 0.55))
+    volume[is_wholesaler] = rng.uniform(6.0, 20.0, wholesalers.size)
+    basket = np.array([KIND_BASKET[k] for k in kind])
     basket[is_wholesaler] = 0.6
-    return _Customers(
+    customers = _Customers(
         ids=plan.customer_ids[offset : offset + n],
-        persona=persona,
+        persona=lives.persona,
+        kind=lives.kind,
+        has_stopped=lives.has_stopped,
         is_wholesaler=is_wholesaler,
         country=country,
         volume=volume,
         basket=basket,
     )
-
-
-def _draw_timelines(
-    rng: np.random.Generator, customers: _Customers
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Purchase invoices, recency and tenure (days before AS_OF_DATE) per customer.
-
-    The four personas overlap at their edges (a one-off buyer of two months ago looks much like
-    a new customer) but their cores sit apart in recency, frequency, monetary value and tenure,
-    whether the skew is tamed with logs or square roots, which is what lets k-means on those
-    features find them again (adjusted Rand index about 0.95 at the default size).
-    """
-    n = customers.persona.size
-    occasional, high_value, at_risk, new = (customers.persona == i for i in range(4))
-    frequency = np.ones(n, dtype=np.int64)
-    recency = np.ones(n)
-    tenure = np.ones(n)
-
-    k = int(occasional.sum())
-    # Mostly two or three orders; median frequency over all customers stays at 2.
-    frequency[occasional] = rng.choice([1, 2, 3, 4], size=k, p=[0.12, 0.60, 0.18, 0.10])
-    # Last order two to six months ago typically; a one-off buyer's single order tends to be
-    # older, else it would be indistinguishable from a new customer's first.
-    once = frequency[occasional] == 1
-    typical = np.where(once, 180, 110)
-    recency[occasional] = np.clip(np.exp(rng.normal(np.log(typical), 0.35, k)), 60, N_DAYS - 1)
-    # Repeat orders are spread over the rest of the year.
-    spread = rng.uniform(0.25, 1.0, k) * (N_DAYS - recency[occasional])
-    tenure[occasional] = np.where(once, recency[occasional], recency[occasional] + spread)
-
-    k = int(high_value.sum())
-    # Pareto tail: median 7 invoices, mean 9; wholesalers and super-frequent shoppers below.
-    # Last order within the month, first one most of a year ago.
-    frequency[high_value] = np.minimum(np.round(5 * (1 + rng.pareto(2.2, k))), MAX_FREQUENCY)
-    recency[high_value] = np.minimum(1 + rng.gamma(1.2, 6.0, k), 30)
-    tenure[high_value] = rng.uniform(200, N_DAYS, k)
-
-    k = int(at_risk.sum())
-    # Bought often from early in the year, then stopped five to eleven months ago.
-    frequency[at_risk] = np.minimum(4 + rng.poisson(3.5, k), 15)
-    recency[at_risk] = rng.uniform(160, 330, k)
-    tenure[at_risk] = rng.uniform(np.maximum(recency[at_risk] + 40, 280), N_DAYS)
-
-    k = int(new.sum())
-    # First order within the last six weeks, mostly the only one so far.
-    frequency[new] = rng.choice([1, 2, 3], size=k, p=[0.72, 0.2, 0.08])
-    tenure[new] = rng.uniform(1, 45, k)
-    recency[new] = np.where(frequency[new] > 1, rng.uniform(1, tenure[new]), tenure[new])
-
-    wholesalers = customers.is_wholesaler
-    frequency[wholesalers] = rng.integers(20, 90, int(wholesalers.sum()))
-    regular_high_value = np.flatnonzero(high_value & ~wholesalers)
-    n_super = min(regular_high_value.size, max(1, round(n * SUPER_FREQUENT_SHARE)))
-    frequency[rng.choice(regular_high_value, size=n_super, replace=False)] = rng.integers(
-        150, MAX_FREQUENCY + 1, n_super
-    )
-    return frequency, recency, tenure
+    return customers, lives
 
 
 class _InvoiceTable:
@@ -1024,27 +993,13 @@ def _anytime(rng: np.random.Generator, cal: _Calendar, n: int) -> np.ndarray:
 
 
 def _purchase_minutes(
-    rng: np.random.Generator,
-    cal: _Calendar,
-    frequency: np.ndarray,
-    recency: np.ndarray,
-    tenure: np.ndarray,
+    rng: np.random.Generator, cal: _Calendar, lives: timelines.Timelines
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Customer, first-invoice offset per customer and minute of every purchase invoice.
-
-    The first and the last purchase fall on the days that tenure and recency give; the others
-    in between, more of them in busy months.
-    """
-    last = _open_position_at_or_before(cal, N_DAYS - np.round(recency).astype(np.int64))
-    first = _open_position_at_or_before(cal, N_DAYS - np.round(tenure).astype(np.int64))
-    first = np.minimum(first, last)
+    """Customer, first-invoice offset per customer and minute of every purchase invoice."""
+    frequency = lives.frequency
     customer = np.repeat(np.arange(frequency.size), frequency)
     starts = np.concatenate([[0], np.cumsum(frequency)[:-1]])
-    rank = np.arange(customer.size) - starts[customer]
-    position = _weighted_positions(rng, cal, first[customer], last[customer])
-    position = np.where(rank == 0, first[customer], position)
-    position = np.where(rank == frequency[customer] - 1, last[customer], position)
-    days = cal.open_days[position]
+    days = cal.open_days[lives.position]
     return customer, starts, days * 1440 + _times_of_day(rng, days, cal)
 
 
@@ -1169,12 +1124,12 @@ def _draw_invoices(plan: _Plan, chunk: int) -> tuple[_Customers, _Invoices]:
     cal, npi = plan.calendar, plan.catalogue.non_product_index
     n_lines = int(plan.chunk_lines[chunk])
     is_first_chunk = chunk == 0
-    customers = _draw_customers(rng, plan, chunk)
+    customers, lives = _draw_customers(rng, plan, chunk)
     n_customers = customers.ids.size
-    frequency, recency, tenure = _draw_timelines(rng, customers)
+    frequency = lives.frequency
 
     # ---- customers: purchases, the non-product lines in them, one-line fee invoices
-    cust, starts, purchase_minutes = _purchase_minutes(rng, cal, frequency, recency, tenure)
+    cust, starts, purchase_minutes = _purchase_minutes(rng, cal, lives)
     n_purchases = cust.size
     country = customers.country[cust]
     extra_inv, extra_code = _purchase_extras(rng, plan, country, n_lines, is_first_chunk)
@@ -1636,6 +1591,8 @@ def _chunk_lines(plan: _Plan, chunk: int, numbers: np.ndarray) -> tuple[pd.DataF
         {
             "customer_id": customers.ids,
             "persona_key": np.asarray(PERSONA_KEYS, dtype=object)[customers.persona],
+            "kind": np.asarray(timelines.KIND_KEYS, dtype=object)[customers.kind],
+            "has_stopped": customers.has_stopped,
         }
     )
     return frame, personas
@@ -1674,7 +1631,8 @@ def iter_order_line_chunks(
         nullable Int64 (missing for guests), the rest text with ``Description`` missing
         (None) on some stock adjustments.
     personas : pandas.DataFrame
-        ``customer_id`` and ``persona_key`` of the chunk's customers.
+        ``customer_id``, ``persona_key``, ``kind`` and ``has_stopped`` of the chunk's
+        customers (see ``timelines.py``).
     """
     plan = _make_plan(n_lines, seed, chunk_customers)
     numbers = _number_invoices(plan)
@@ -1701,8 +1659,9 @@ def generate_order_lines(
     lines : pandas.DataFrame
         Shape (n_lines, 8), typed as described in :func:`iter_order_line_chunks`.
     personas : pandas.DataFrame
-        One row per generated customer, ``customer_id`` (int64) and ``persona_key`` (one of
-        :data:`PERSONA_KEYS`), sorted by ``customer_id``.
+        One row per generated customer, sorted by ``customer_id`` (int64): ``persona_key`` (one
+        of :data:`PERSONA_KEYS`, the state on the last day), ``kind`` (``light`` or
+        ``frequent``) and ``has_stopped`` (bool: will not buy again).
     """
     chunks = list(iter_order_line_chunks(n_lines, seed, chunk_customers=chunk_customers))
     lines = pd.concat([lines for lines, _ in chunks], ignore_index=True)

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from sklearn.metrics import adjusted_rand_score
+from sklearn.metrics import adjusted_rand_score, roc_auc_score
 
 from .conftest import PROJECT_DIR, DbtRun, SmallBuild, run_dbt
 
@@ -24,6 +24,12 @@ OPERATORS = {
     "!=": operator.ne,
 }
 MIN_SHARE = 0.5  # the default of the var cluster_min_share_meeting_conditions
+RULE_PERSONAS = ("refunded", "no_purchase")
+LAPSED_PERSONAS = ("at_risk", "big_spender_lapsed", "hibernating", "lost")
+ACTIVE_PERSONAS = ("high_value", "loyal", "promising")
+# On the planted truth of the default data (measured 0.78, 0.72 to 0.21, 0.86 on 2026-12-06).
+MIN_MATCHED_NEW_TRULY_NEW = 0.7
+MIN_STOPPED_AUC = 0.8
 
 
 def _members_with_measures(run: DbtRun) -> pd.DataFrame:
@@ -74,29 +80,40 @@ def test_every_named_cluster_mostly_meets_the_conditions_of_its_name(default_bui
         assert len(own) == cluster.customer_count
 
 
-def test_the_planted_personas_keep_their_names(default_build: DbtRun, default_data):
-    # The generator plants four behaviours; the customers of each must, in the main, sit in a
-    # cluster that meets the conditions of what they do, and each planted persona names one
-    # cluster. The product may cut finer: a second cluster that meets a persona already given
-    # gets a fallback key (keys are unique) that says which persona it meets.
-    labels = default_build.query(
-        "select customer_id, cluster_id, persona_key from main.customer_clusters"
-    )
-    clusters = default_build.query(
-        "select cluster_id, persona_key, eligible_persona_keys from main.cluster_centroids"
+def test_the_names_hold_on_the_planted_truth(default_build: DbtRun, default_data):
+    # The generator simulates its shop forward and writes what no backtest can see: who has
+    # stopped buying for good (has_stopped) and who is truly new (persona_key new: a first
+    # order ever within the last 90 days). The product's names must keep those promises.
+    segments = default_build.query(
+        "select customer_id, persona_key, matched_persona_key, next_purchase_probability"
+        " from main.dim_customer_segments"
     )
     truth = pd.read_csv(default_data[1])
-    merged = labels.merge(truth, on="customer_id", suffixes=("_found", "_planted"))
-    assert len(merged) >= 0.99 * len(labels)
-    majority = merged.groupby("persona_key_planted")["cluster_id"].agg(
-        lambda found: found.value_counts().idxmax()
+    merged = segments.merge(
+        truth, on="customer_id", suffixes=("", "_planted"), validate="one_to_one"
     )
-    eligible = clusters.set_index("cluster_id")["eligible_persona_keys"].fillna("")
-    for planted, cluster_id in majority.items():
-        assert planted in eligible[cluster_id].split(", "), (planted, clusters)
-        assert planted in set(clusters["persona_key"]), (planted, clusters)
-    ari = adjusted_rand_score(merged["persona_key_planted"], merged["persona_key_found"])
-    assert ari >= 0.5, f"adjusted Rand index {ari:.3f}"
+    assert len(merged) == len(segments) == len(truth)
+    # Every truly new customer is matched new (bar those a rule persona takes: refunds).
+    new = merged.loc[merged["persona_key_planted"] == "new"]
+    clustered_new = new.loc[~new["persona_key"].isin(RULE_PERSONAS)]
+    assert len(clustered_new) >= 0.99 * len(new)
+    assert (clustered_new["matched_persona_key"] == "new").all()
+    # Matched new but not new: old customers back after a long gap, whose first order in the
+    # file is recent; the file cannot tell them apart, and they are a minority.
+    matched_new = merged.loc[merged["matched_persona_key"] == "new"]
+    assert (matched_new["persona_key_planted"] == "new").mean() >= MIN_MATCHED_NEW_TRULY_NEW
+    # Names that say a customer has lapsed hold more customers who have stopped than the base
+    # does; names that say they are active hold fewer.
+    base = merged["has_stopped"].mean()
+    stopped = merged.groupby("persona_key")["has_stopped"].mean()
+    lapsed = stopped.loc[stopped.index.isin(LAPSED_PERSONAS)]
+    active = stopped.loc[stopped.index.isin(ACTIVE_PERSONAS)]
+    assert len(lapsed) >= 2 and len(active) >= 2, stopped
+    assert (lapsed > base).all() and (active < base).all(), (stopped, base)
+    # And the probability is low for those who have stopped.
+    scored = merged.dropna(subset=["next_purchase_probability"])
+    auc = roc_auc_score(scored["has_stopped"], -scored["next_purchase_probability"])
+    assert auc >= MIN_STOPPED_AUC, auc
 
 
 def test_k_is_chosen_with_stability_and_backtest_evidence(default_build: DbtRun):
@@ -281,33 +298,43 @@ def test_the_sql_backtest_auc_is_scikit_learns(default_build: DbtRun, ranking: s
     assert abs(found["auc"][0] - roc_auc_score(scored["bought"], scored["score"])) < 1e-12
 
 
-@pytest.mark.parametrize("validation", ["out_of_time", "cross_validation"])
-def test_the_sql_calibration_deciles_are_the_librarys(default_build: DbtRun, validation: str):
+def test_the_sql_calibration_deciles_are_the_librarys(default_build: DbtRun):
     # fct_backtest_calibration computes the deciles, their sampling error and the verdict in
     # SQL; customer_segments.backtest.calibration_deciles is the library's definition.
     from customer_segments.backtest import calibration_deciles
 
-    scored = default_build.query(
-        "select p.next_purchase_probability as p, s.has_next_period_purchase as bought"
-        " from main_intermediate.int_customer_purchase_snapshots s"
-        " inner join main_intermediate.int_purchase_probabilities p"
-        "   on p.customer_id = s.customer_id and p.snapshot_role = 'backtest_cutoff'"
-        f"   and p.validation = '{validation}'"
-        " where s.snapshot_role = 'backtest_cutoff' and s.has_purchase"
-    )
-    expected = calibration_deciles(scored["p"], scored["bought"])
-    found = default_build.query(
-        f"select * from main.fct_backtest_calibration where validation = '{validation}'"
-        " order by decile"
-    )
-    assert found["decile"].tolist() == expected["decile"].tolist()
-    assert found["customers"].tolist() == expected["customers"].tolist()
-    for column in ("mean_predicted", "observed_rate", "gap", "gap_standard_error", "gap_z_score"):
-        np.testing.assert_allclose(found[column], expected[column], rtol=1e-9, err_msg=column)
-    verdicts = found["is_gap_within_sampling_error"].astype(bool).tolist()
-    assert verdicts == expected["is_gap_within_sampling_error"].tolist()
-    # On the default data some deciles are off by more than sampling error and some are not
-    # (README): both verdicts occur, so the comparison tests both.
+    verdicts = []
+    for validation in ("out_of_time", "cross_validation"):
+        scored = default_build.query(
+            "select p.next_purchase_probability as p, s.has_next_period_purchase as bought"
+            " from main_intermediate.int_customer_purchase_snapshots s"
+            " inner join main_intermediate.int_purchase_probabilities p"
+            "   on p.customer_id = s.customer_id and p.snapshot_role = 'backtest_cutoff'"
+            f"   and p.validation = '{validation}'"
+            " where s.snapshot_role = 'backtest_cutoff' and s.has_purchase"
+        )
+        expected = calibration_deciles(scored["p"], scored["bought"])
+        found = default_build.query(
+            f"select * from main.fct_backtest_calibration where validation = '{validation}'"
+            " order by decile"
+        )
+        assert found["decile"].tolist() == expected["decile"].tolist()
+        assert found["customers"].tolist() == expected["customers"].tolist()
+        for column in (
+            "mean_predicted",
+            "observed_rate",
+            "gap",
+            "gap_standard_error",
+            "gap_z_score",
+        ):
+            np.testing.assert_allclose(
+                found[column], expected[column], rtol=1e-9, err_msg=f"{validation} {column}"
+            )
+        found_verdicts = found["is_gap_within_sampling_error"].astype(bool).tolist()
+        assert found_verdicts == expected["is_gap_within_sampling_error"].tolist(), validation
+        verdicts += found_verdicts
+    # On the default data some deciles are off by more than sampling error (out of time, where
+    # the season moves: README) and some are not: both verdicts occur, so both are compared.
     assert 0 < sum(verdicts) < len(verdicts)
 
 
@@ -331,10 +358,9 @@ def test_the_backtest_says_which_persona_names_it_contradicts(default_build: Dbt
         verdict[promised]
     )
     assert rows.loc[~promised, "is_name_contradicted"].isna().all()
-    # On the default data the backtest bears out some names and contradicts others (README:
-    # the generator's occasional buyers look lost at the cutoff, then buy their planted
-    # repeat order), so both verdicts are tested.
-    assert 0 < rows.loc[promised, "is_name_contradicted"].astype(bool).sum() < promised.sum()
+    # On the default data the backtest bears out every name it judges (README); the dbt unit
+    # test test_fct_segment_backtest_contradicted_names holds both verdicts.
+    assert promised.sum() >= 2
 
 
 def test_the_segment_summary_carries_the_backtest_of_the_same_name(default_build: DbtRun):
@@ -348,7 +374,7 @@ def test_the_segment_summary_carries_the_backtest_of_the_same_name(default_build
     ).set_index("segment_key")
     seed_keys = set(pd.read_csv(PROJECT_DIR / "seeds" / "cluster_personas.csv")["persona_key"])
     shared = [k for k in summary.index if k in backtest.index and k in seed_keys]
-    assert shared  # at_risk, high_value and occasional on the default data
+    assert shared  # high_value, lost, new and occasional on the default data
     np.testing.assert_allclose(
         summary.loc[shared, "backtest_repeat_rate"], backtest.loc[shared, "repeat_rate"]
     )
@@ -360,10 +386,12 @@ def test_the_segment_summary_carries_the_backtest_of_the_same_name(default_build
     assert verdicts(summary.loc[shared, "is_name_contradicted_by_backtest"]) == verdicts(
         backtest.loc[shared, "is_name_contradicted"]
     )
-    # A fallback of today is another cluster than the cutoff's fallback of the same key.
+    # Today's personas that the cutoff's fit does not carry (on the default data at_risk and
+    # promising) have no backtest; nor would a fallback, whose segment_<n> of the cutoff is
+    # another cluster than today's segment_<n> of the same key.
     others = summary.drop(index=shared)
+    assert len(others) > 0
     assert others[["backtest_repeat_rate", "backtest_lift"]].isna().all().all()
-    assert any(k.startswith("segment_") for k in others.index)
 
 
 def test_each_customer_says_whether_they_meet_their_persona(default_build: DbtRun):
@@ -439,7 +467,10 @@ def test_each_customer_gets_the_first_persona_whose_conditions_they_meet(default
     expected_counts = [int(counts.get(key, 0)) for key in summary.index[in_seed]]
     assert summary.loc[in_seed, "matched_customer_count"].astype(int).tolist() == expected_counts
     assert summary.loc[~in_seed, "matched_customer_count"].isna().all()
-    assert summary.loc["new", "matched_customer_count"] > summary.loc["new", "customer_count"]
+    # new comes first in match_priority: every customer who fits it is matched to it.
+    assert (
+        summary.loc["new", "matched_customer_count"] == summary.loc["new", "fitting_customer_count"]
+    )
     by_conditions_here = summary.index.isin(by_conditions["persona_key"])
     expected_fitting = [fitting[key] for key in summary.index[by_conditions_here]]
     assert summary.loc[by_conditions_here, "fitting_customer_count"].astype(int).tolist() == (

@@ -1,6 +1,7 @@
 """The dbt unit tests (`unit_tests:` in the models' YAML), on their own: the fast lane's check of
 the SQL logic. Their parent models are built first (the persona matches' parents include the
-clustering step's cluster_persona_conditions), because dbt reads the parents' column types
+clustering step's cluster_persona_conditions, the segment backtest's the backtest's Python
+step), because dbt reads the parents' column types
 from the warehouse: on a small file rather than `--empty`, because an empty build stops, rightly,
 at int_as_of_date (no purchase line at all)."""
 
@@ -23,6 +24,7 @@ def test_every_dbt_unit_test_passes(tmp_path: Path):
             "--select",
             "+fct_customer_rfm",
             "+int_customer_persona_matches",
+            "+fct_segment_backtest",
             "--exclude-resource-type",
             "unit_test",
             "test",
