@@ -92,10 +92,11 @@ FLOAT_TOLERANCES: tuple[FloatTolerance, ...] = (
         tolerance=1e-12,
         reason=_LN + "; " + _SUM_ORDER,
     ),
-    # The mean predicted probability of each decile (and the gap to the observed rate).
+    # The mean predicted probability of each decile (and the gap to the observed rate), and
+    # the gap's standard error, the root of a sum of p x (1 - p) over the decile (and the z).
     FloatTolerance(
         tables=("fct_backtest_calibration",),
-        columns=("mean_predicted", "gap"),
+        columns=("mean_predicted", "gap", "gap_standard_error", "gap_z_score"),
         tolerance=1e-12,
         reason=_SUM_ORDER,
     ),
