@@ -29,6 +29,7 @@ Usage: ``python -m customer_segments.spark_runner [--exports DIR] [-- extra dbt 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import shutil
 import sys
@@ -48,6 +49,7 @@ __all__ = [
     "StepFailed",
     "build_on_spark",
     "main",
+    "missing_spark_requirements",
     "plan_steps",
     "publish_folder",
     "run_python_model",
@@ -445,6 +447,28 @@ def build_on_spark(
     _log(f"whole job in {time.monotonic() - started:.1f} s")
 
 
+def missing_spark_requirements() -> list[str]:
+    """What this machine lacks to start a Spark session for dbt, each with how to get it.
+
+    Checked before any step, so that a machine without the ``spark`` extra or without Java hears
+    that, not dbt's "Could not find adapter type spark!" or a JVM stack trace.
+    """
+    missing = []
+    for module, package in (("dbt.adapters.spark", "dbt-spark[session]"), ("pyspark", "pyspark")):
+        try:
+            found = importlib.util.find_spec(module) is not None
+        except ModuleNotFoundError:  # a parent package (dbt.adapters) is not there either
+            found = False
+        if not found:
+            missing.append(
+                f"the Python package {package} (the spark extra: make spark-install, "
+                'or pip install -e ".[spark]")'
+            )
+    if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
+        missing.append("Java 17 (apt-get install -y openjdk-17-jre-headless, or set JAVA_HOME)")
+    return missing
+
+
 def main(argv: list[str] | None = None) -> int:
     """The command line; 0 when every step passed, 1 when one failed."""
     parser = argparse.ArgumentParser(
@@ -470,6 +494,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("dbt_args", nargs=argparse.REMAINDER, help="more dbt arguments, after --")
     args = parser.parse_args(argv)
     dbt_args = args.dbt_args[1:] if args.dbt_args[:1] == ["--"] else args.dbt_args
+    missing = missing_spark_requirements()
+    if missing:
+        print(
+            "spark build not started: this machine lacks " + "; and ".join(missing) + ".",
+            file=sys.stderr,
+        )
+        return 1
     try:
         build_on_spark(
             dbt_args,

@@ -132,6 +132,7 @@ def test_a_failed_python_model_is_named_and_the_command_exits_1(monkeypatch, tmp
     def broken(session, node, relations):
         raise ValueError("fewer than 50 customers to cluster")
 
+    monkeypatch.setattr(spark_runner, "missing_spark_requirements", lambda: [])
     monkeypatch.setattr(spark_runner, "_spark_session", lambda _: object())
     monkeypatch.setattr(spark_runner, "_run_python_step", broken)
     monkeypatch.setattr(spark_runner, "_write_exports", lambda *a: pytest.fail("exported"))
@@ -179,3 +180,29 @@ def test_the_exports_folder_is_replaced_whole(tmp_path: Path):
     assert [path.name for path in final.iterdir()] == ["new.parquet"]
     assert not partial.exists()
     assert [path.name for path in tmp_path.iterdir()] == ["exports"]
+
+
+def test_a_machine_without_the_spark_extra_or_java_is_told_what_to_install(monkeypatch, capsys):
+    def nothing_installed(name):
+        raise ModuleNotFoundError(name)
+
+    monkeypatch.setattr(spark_runner.importlib.util, "find_spec", nothing_installed)
+    monkeypatch.setattr(spark_runner.shutil, "which", lambda _: None)
+    monkeypatch.delenv("JAVA_HOME", raising=False)
+    monkeypatch.setattr(spark_runner, "invoke_dbt", lambda *a, **kw: pytest.fail("dbt ran"))
+    assert spark_runner.main(["--no-exports"]) == 1
+    message = capsys.readouterr().err
+    assert message.startswith("spark build not started: this machine lacks ")
+    assert "dbt-spark[session]" in message and "make spark-install" in message
+    assert "pyspark" in message and "openjdk-17-jre-headless" in message
+
+
+def test_java_home_stands_for_java_on_the_path(monkeypatch):
+    monkeypatch.setattr(spark_runner.importlib.util, "find_spec", lambda name: object())
+    monkeypatch.setattr(spark_runner.shutil, "which", lambda _: None)
+    monkeypatch.setenv("JAVA_HOME", "/opt/java")
+    assert spark_runner.missing_spark_requirements() == []
+    monkeypatch.delenv("JAVA_HOME")
+    assert [item.split(" (")[0] for item in spark_runner.missing_spark_requirements()] == [
+        "Java 17"
+    ]
