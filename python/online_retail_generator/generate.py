@@ -1,4 +1,4 @@
-"""Deterministic generator of realistic Online Retail order lines with planted customer states.
+"""Deterministic generator of realistic Online Retail order lines from customers simulated forward.
 
 The real Kaggle ``data.csv`` (the UCI Online Retail data set) cannot be shipped, so the project
 builds and tests on a synthetic file with the same layout and the same awkward properties:
@@ -1643,7 +1643,7 @@ def iter_order_line_chunks(
 def generate_order_lines(
     n_lines: int = DEFAULT_LINES, seed: int = 42, *, chunk_customers: int = CHUNK_CUSTOMERS
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Generate the whole file in memory: order lines and the planted personas.
+    """Generate the whole file in memory: order lines and each customer's true state.
 
     Parameters
     ----------
@@ -1754,7 +1754,7 @@ def write_dataset(
     seed: int = 42,
     file_format: str = "csv",
 ) -> dict[str, int]:
-    """Write the order lines and the planted personas, one chunk of customers at a time.
+    """Write the order lines and each customer's true state, one chunk of customers at a time.
 
     Parameters
     ----------
@@ -1818,7 +1818,7 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         prog="python -m online_retail_generator",
         description=(
             "Write synthetic Online Retail order lines (Kaggle data.csv layout, ISO-8859-1) "
-            "and the personas planted in them. The same seed gives byte-identical files."
+            "and the true state of each customer. The same seed gives byte-identical files."
         ),
     )
     parser.add_argument(
@@ -1831,7 +1831,7 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--personas-out",
         type=Path,
         default=Path("data/online_retail_personas.csv"),
-        help="ground truth customer_id,persona_key (default: %(default)s)",
+        help="ground truth customer_id,persona_key,kind,has_stopped (default: %(default)s)",
     )
     parser.add_argument("--seed", type=int, default=42, help="random seed (default: %(default)s)")
     parser.add_argument(
