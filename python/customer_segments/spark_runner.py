@@ -470,7 +470,8 @@ def missing_spark_requirements() -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """The command line; 0 when every step passed, 1 when one failed."""
+    """The command line; 0 when every step passed, 1 when one failed or when the machine lacks
+    the ``spark`` extra or Java (nothing is started then)."""
     parser = argparse.ArgumentParser(
         prog="python -m customer_segments.spark_runner",
         description=(

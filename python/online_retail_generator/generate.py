@@ -844,20 +844,6 @@ def _times_of_day(rng: np.random.Generator, days: np.ndarray, cal: _Calendar) ->
     return tod
 
 
-def _open_position_at_or_before(cal: _Calendar, day: np.ndarray) -> np.ndarray:
-    position = np.searchsorted(cal.open_days, day, side="right") - 1
-    return np.clip(position, 0, cal.open_days.size - 1)
-
-
-def _weighted_positions(
-    rng: np.random.Generator, cal: _Calendar, lo: np.ndarray, hi: np.ndarray
-) -> np.ndarray:
-    """Open-day positions in [lo, hi], drawn in proportion to each day's volume."""
-    cw = cal.cumulative_weight
-    u = cw[lo] + rng.random(lo.size) * (cw[hi + 1] - cw[lo])
-    return np.clip(np.searchsorted(cw, u, side="right") - 1, lo, hi)
-
-
 def _later_minutes(rng: np.random.Generator, minutes: np.ndarray, cal: _Calendar) -> np.ndarray:
     """A moment after each of `minutes` (same day or up to six weeks later); -1 where none fits."""
     n = minutes.size
@@ -985,8 +971,8 @@ def _per_default(count_per_default: float, n_lines: int, at_least: int = 0) -> i
 
 def _anytime(rng: np.random.Generator, cal: _Calendar, n: int) -> np.ndarray:
     """Minutes of `n` invoices spread over the whole year in proportion to daily volume."""
-    positions = _weighted_positions(
-        rng, cal, np.zeros(n, np.int64), np.full(n, cal.open_days.size - 1, np.int64)
+    positions = timelines.positions_between(
+        rng, cal.cumulative_weight, np.zeros(n, np.int64), np.full(n, cal.open_days.size, np.int64)
     )
     days = cal.open_days[positions]
     return days * 1440 + _times_of_day(rng, days, cal)
@@ -1762,7 +1748,8 @@ def write_dataset(
         Order lines file: Kaggle ``data.csv`` layout in ISO-8859-1 (``csv``) or Parquet with
         the same columns (``parquet``; ``InvoiceDate`` as text, numbers typed).
     personas_out : path
-        Ground truth CSV ``customer_id,persona_key``, one row per customer, sorted by id.
+        Ground truth CSV ``customer_id,persona_key,kind,has_stopped``, one row per customer, sorted
+        by id.
     n_lines : int
         Number of order lines (at least 10,000).
     seed : int
@@ -1858,7 +1845,7 @@ def main(argv: list[str] | None = None) -> int:
     written = write_dataset(args.out, args.personas_out, args.lines, args.seed, args.file_format)
     print(
         f"wrote {written['lines']:,} order lines to {args.out} and "
-        f"{written['customers']:,} personas to {args.personas_out}",
+        f"the true state of {written['customers']:,} customers to {args.personas_out}",
         file=sys.stderr,
     )
     return 0

@@ -32,7 +32,7 @@ the rest of their kind only by how few orders they have.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 
@@ -41,6 +41,7 @@ __all__ = [
     "NEW_CUSTOMER_DAYS",
     "PERSONA_KEYS",
     "Timelines",
+    "positions_between",
     "simulate_timelines",
 ]
 
@@ -57,11 +58,15 @@ FREQUENT_JOIN_SHARE = 0.30
 # own rate is gamma-distributed around it with this shape (smaller = more spread).
 MEAN_RATE = {"light": 1 / 120, "frequent": 1 / 20}
 RATE_SHAPE = {"light": 2.0, "frequent": 2.5}
-# Mean lifetime in open days (exponential: the chance to stop is the same every day).
-MEAN_LIFETIME_DAYS = {"light": 600.0, "frequent": 365.0}
-# Years of steady joining before the file starts: enough for the base to be in its steady
-# state (a few mean lifetimes).
-BURN_IN_DAYS = 5 * 365
+# Time runs in open days (the file has 306 of them in its 374 calendar days, about 0.82 per
+# calendar day), so these are longer in calendar time than their numbers say.
+# Mean lifetime in open days (exponential: the chance to stop is the same every day): about
+# 2.0 calendar years for light customers, 15 months for frequent ones.
+MEAN_LIFETIME_OPEN_DAYS = {"light": 600.0, "frequent": 365.0}
+# Open days of steady joining before the file starts (about 6 calendar years): three mean
+# lifetimes of a light customer, so the base is within about 5% of its steady state
+# (e^-3 of the light customers who would have joined earlier and still be alive are missing).
+BURN_IN_OPEN_DAYS = 5 * 365
 
 
 @dataclass(frozen=True)
@@ -113,16 +118,20 @@ class Timelines:
 def _concatenate(parts: list[Timelines]) -> Timelines:
     return Timelines(
         **{
-            name: np.concatenate([getattr(part, name) for part in parts])
-            for name in Timelines.__dataclass_fields__
+            field.name: np.concatenate([getattr(part, field.name) for part in parts])
+            for field in fields(Timelines)
         }
     )
 
 
-def _positions_between(
+def positions_between(
     rng: np.random.Generator, cumulative: np.ndarray, lo: np.ndarray, hi: np.ndarray
 ) -> np.ndarray:
-    """Open-day positions in [lo, hi), one per row, in proportion to each day's intensity."""
+    """Open-day positions in [lo, hi), one per row, in proportion to each day's intensity.
+
+    ``cumulative`` is the running sum of the days' intensities, starting at 0 (length: open
+    days + 1); every ``hi`` must be above its ``lo``.
+    """
     u = cumulative[lo] + rng.random(lo.size) * (cumulative[hi] - cumulative[lo])
     return np.clip(np.searchsorted(cumulative, u, side="right") - 1, lo, hi - 1)
 
@@ -192,10 +201,10 @@ def _simulate_batch(
     # Customers join at a steady pace over the burn-in and the file (a burn-in day counts as
     # an open day of average intensity); inside the file in proportion to the season, so that
     # more new customers come before Christmas.
-    join = rng.random(m) * (BURN_IN_DAYS + n_open) - BURN_IN_DAYS
+    join = rng.random(m) * (BURN_IN_OPEN_DAYS + n_open) - BURN_IN_OPEN_DAYS
     before = join < 0
     n_inside = int((~before).sum())
-    join[~before] = _positions_between(
+    join[~before] = positions_between(
         rng, cumulative, np.zeros(n_inside, np.int64), np.full(n_inside, n_open, np.int64)
     )
     frequent = rng.random(m) < FREQUENT_JOIN_SHARE
@@ -204,7 +213,7 @@ def _simulate_batch(
     mean_rate = np.where(frequent, MEAN_RATE["frequent"], MEAN_RATE["light"])
     rate = rng.gamma(shape, mean_rate / shape)
     end = join + rng.exponential(
-        np.where(frequent, MEAN_LIFETIME_DAYS["frequent"], MEAN_LIFETIME_DAYS["light"])
+        np.where(frequent, MEAN_LIFETIME_OPEN_DAYS["frequent"], MEAN_LIFETIME_OPEN_DAYS["light"])
     )
     # Alive inside the file on positions [lo, hi): the repeat orders fall there (a Poisson
     # process at the customer's rate times the season), after the first order on the day a
@@ -221,11 +230,11 @@ def _simulate_batch(
     starts = np.concatenate([[0], np.cumsum(frequency)[:-1]])
     owner = np.repeat(np.arange(frequency.size), frequency)
     rank = np.arange(owner.size) - starts[owner]
-    # A customer who joins and stops the same day has hi == lo: their repeat orders (none
-    # expected) would fall on the joining day.
-    position = _positions_between(
-        rng, cumulative, np.minimum(lo[owner], n_open - 1), np.maximum(hi[owner], lo[owner] + 1)
-    )
+    # Every customer kept has hi > lo: one who joins inside the file joins on a whole position
+    # and lives a moment at least, so hi >= lo + 1; one who joined before has orders only if
+    # they were alive for some of the file.
+    assert (hi > lo).all(), "a customer with orders has no day alive in the file"
+    position = positions_between(rng, cumulative, lo[owner], hi[owner])
     position = np.where((rank == 0) & is_first_inside[owner], lo[owner], position)
     position = position[np.lexsort((position, owner))]
 
@@ -261,7 +270,9 @@ def _all_year_buyers(
     """Give some customers of the old base a whole year of orders, up to the last day.
 
     They are taken from the frequent customers still alive who were customers before the file
-    starts (then any alive frequent customer, then anyone not new), and are ``high_value``.
+    starts (then, when there are too few of those in a small file, any alive frequent customer,
+    then anyone not new), and become frequent, alive, ``high_value`` customers of the old base:
+    their orders run from the file's first day to its last.
     """
     n_open = cumulative.size - 1
     frequency = timelines.frequency.copy()
@@ -282,7 +293,7 @@ def _all_year_buyers(
     for group, (count, (low, high)) in enumerate(groups, start=1):
         for customer in chosen[at : at + count]:
             orders = int(rng.integers(low, high))
-            spread = _positions_between(
+            spread = positions_between(
                 rng, cumulative, np.zeros(orders, np.int64), np.full(orders, n_open, np.int64)
             )
             spread[-1] = n_open - 1  # still buying on the last day
@@ -296,7 +307,7 @@ def _all_year_buyers(
         persona=persona,
         frequency=frequency,
         position=np.concatenate(per_customer),
-        was_customer_before=timelines.was_customer_before,
+        was_customer_before=timelines.was_customer_before | (all_year > 0),
         has_stopped=timelines.has_stopped & (all_year == 0),
         all_year=all_year,
     )

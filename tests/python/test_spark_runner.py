@@ -197,6 +197,16 @@ def test_a_machine_without_the_spark_extra_or_java_is_told_what_to_install(monke
     assert "pyspark" in message and "openjdk-17-jre-headless" in message
 
 
+def test_a_package_that_is_not_found_is_missing_too(monkeypatch):
+    monkeypatch.setattr(
+        spark_runner.importlib.util, "find_spec", lambda name: None if name == "pyspark" else 1
+    )
+    monkeypatch.setattr(spark_runner.shutil, "which", lambda _: "/usr/bin/java")
+    assert [item.split(" (")[0] for item in spark_runner.missing_spark_requirements()] == [
+        "the Python package pyspark"
+    ]
+
+
 def test_java_home_stands_for_java_on_the_path(monkeypatch):
     monkeypatch.setattr(spark_runner.importlib.util, "find_spec", lambda name: object())
     monkeypatch.setattr(spark_runner.shutil, "which", lambda _: None)

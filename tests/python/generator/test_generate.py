@@ -1,6 +1,6 @@
 """The synthetic Online Retail file: reproducible, in the Kaggle layout, calibrated to the
 public facts of the real file (shared/ONLINE_RETAIL_FACTS.md), with customers who buy over time
-as in a shop and a planted truth of their state.
+as in a shop and the truth of their state written beside the file.
 
 Facts that need the full size are checked once on a default-size file written by the CLI
 code path; the rest use small files to stay fast.
@@ -62,7 +62,7 @@ NON_PRODUCT_CODES = {
 }
 NON_PRODUCT_PREFIXES = ("DCGS", "gift_0001")
 # Ground truth and behaviour over time (timelines.py).
-MIN_PERSONA_SHARE = 0.05  # each planted state holds at least this share of the customers
+MIN_PERSONA_SHARE = 0.05  # each true state holds at least this share of the customers
 MIN_RECENCY_AUC = 0.65  # recency ranks next-90-day buyers at least this well at any cutoff
 MIN_MONTHLY_JOIN_SHARE = 0.03  # of all customers, first buying in each month of 2011
 # Distinct customers buying in November against June: 1,711 / 1,051 in the real file.
@@ -407,14 +407,14 @@ def test_ground_truth_is_each_customers_state_on_the_last_day(
     assert set(by_persona.get_group("occasional")["kind"]) == {"light"}
     for key, group in by_persona:
         assert len(group) >= MIN_PERSONA_SHARE * len(truth), key
-    # New means a first order within the last NEW_CUSTOMER_DAYS days: every planted new
+    # New means a first order within the last NEW_CUSTOMER_DAYS days: every truly new
     # customer's first order in the file is that recent.
     rfm = customer_rfm(default_lines)
     new = truth.index[truth["persona_key"] == "new"]
     assert (rfm.loc[rfm.index.isin(new), "tenure"] <= timelines.NEW_CUSTOMER_DAYS).all()
 
 
-def test_planted_states_differ_as_their_names_say(
+def test_true_states_differ_as_their_names_say(
     default_lines: pd.DataFrame, default_personas: pd.DataFrame
 ):
     rfm = customer_rfm(default_lines)

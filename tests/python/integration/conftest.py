@@ -112,7 +112,7 @@ def run_dbt(
 def generate(
     out_dir: Path, seed: int, suffix: str = "csv", lines: int | None = None
 ) -> tuple[Path, Path]:
-    """Write the generator's order lines and planted personas for `seed` into `out_dir`."""
+    """Write the generator's order lines and true customer states for `seed` into `out_dir`."""
     out_dir.mkdir(parents=True, exist_ok=True)
     order_lines = out_dir / f"online_retail_{seed}.{suffix}"
     personas = out_dir / f"online_retail_{seed}_personas.csv"
